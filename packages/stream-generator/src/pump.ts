@@ -1,0 +1,82 @@
+import type { ServerResponse } from 'node:http';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { drained, type Sink } from './sink.js';
+import type { Step } from './source.js';
+
+/**
+ * Longest stretch a source that never waits may keep the event loop busy before the pump yields
+ * (setImmediate) so other requests on the server are served. Checked every {@link CHECK_EVERY} chunks.
+ */
+const SLICE_MS = 8;
+const CHECK_EVERY = 64;
+
+/** Per-stream state shared between the pump and `stream()`'s close handling. */
+export interface PumpState {
+  readonly res: ServerResponse;
+  readonly sink: Sink;
+  /** Set once the stream ended, failed or the client left: the pump stops at its next step. */
+  settled: boolean;
+  /** The pending "flush when the source pauses" turn, cleared by `stream()` when it settles. */
+  flushTurn: NodeJS.Immediate | undefined;
+}
+
+const now = () => performance.now();
+
+/** Hands the loop back to other work for one turn (and writes what is pending first). */
+async function breathe(st: PumpState): Promise<void> {
+  if (st.sink.flush()) await nextTurn(undefined, { ref: false });
+  else await drained(st.res);
+}
+
+/** Pulls a synchronous iterator: only while the socket accepts more, yielding every SLICE_MS. */
+export async function pumpSync(next: () => Step, st: PumpState): Promise<void> {
+  const { sink, res } = st;
+  let since = now();
+  let count = 0;
+  for (;;) {
+    const step = next();
+    if (step.done) return;
+    if (sink.add(step.value) && !sink.flush()) {
+      await drained(res);
+      if (st.settled) return;
+      since = now();
+    } else if (++count % CHECK_EVERY === 0 && now() - since >= SLICE_MS) {
+      await breathe(st);
+      if (st.settled) return;
+      since = now();
+    }
+  }
+}
+
+/**
+ * Pulls an async iterator. What is pending is written as soon as the source really pauses: a
+ * setImmediate armed when the buffer stops being empty only runs once the loop gets a turn, which
+ * a source resolving from ready data (microtasks) never gives it, while one waiting on I/O or a
+ * timer does.
+ */
+export async function pumpAsync(next: () => PromiseLike<Step>, st: PumpState): Promise<void> {
+  const { sink, res } = st;
+  const flushPaused = () => {
+    st.flushTurn = undefined;
+    if (!st.settled) sink.flush();
+  };
+  let since = now();
+  let count = 0;
+  for (;;) {
+    if (res.writableNeedDrain) {
+      await drained(res);
+      if (st.settled) return;
+      since = now();
+    }
+    const step = await next();
+    if (st.settled || step.done) return;
+    const wasEmpty = !sink.pending;
+    if (sink.add(step.value)) sink.flush();
+    else if (wasEmpty && st.flushTurn === undefined) st.flushTurn = setImmediate(flushPaused).unref();
+    if (++count % CHECK_EVERY === 0 && now() - since >= SLICE_MS) {
+      await breathe(st);
+      if (st.settled) return;
+      since = now();
+    }
+  }
+}

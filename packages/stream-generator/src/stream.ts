@@ -1,0 +1,115 @@
+import type { ServerResponse } from 'node:http';
+import { create as contentDisposition } from 'content-disposition';
+import { StreamTypeError } from './errors.js';
+import { pumpAsync, pumpSync, type PumpState } from './pump.js';
+import { Sink, isGone } from './sink.js';
+import { toPuller, type Puller } from './source.js';
+import type { BodySource, Source, StreamOptions } from './types.js';
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+
+/** Checks options once; misuse is a {@link StreamTypeError} with code `ERR_INVALID_OPTION`. */
+export function checkOptions(options: StreamOptions): void {
+  const bad = (what: string) => new StreamTypeError('ERR_INVALID_OPTION', `stream(): ${what}`);
+  const { status, bufferBytes, filename, contentType, onError } = options;
+  if (status !== undefined && !(Number.isInteger(status) && status >= 100 && status <= 999))
+    throw bad(`options.status must be an integer from 100 to 999, got ${String(status)}`);
+  if (bufferBytes !== undefined && !(Number.isSafeInteger(bufferBytes) && bufferBytes >= 0))
+    throw bad(`options.bufferBytes must be a non-negative integer, got ${String(bufferBytes)}`);
+  if (filename !== undefined && typeof filename !== 'string') throw bad('options.filename must be a string');
+  if (contentType !== undefined && typeof contentType !== 'string') throw bad('options.contentType must be a string');
+  if (onError !== undefined && typeof onError !== 'function') throw bad('options.onError must be a function');
+}
+
+function writeHead(res: ServerResponse, options: StreamOptions): void {
+  if (res.headersSent) return;
+  if (options.status !== undefined) res.statusCode = options.status;
+  for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
+  if (options.contentType !== undefined) res.setHeader('Content-Type', options.contentType);
+  else if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'application/octet-stream');
+  if (options.filename !== undefined) res.setHeader('Content-Disposition', contentDisposition(options.filename));
+}
+
+/**
+ * Streams `source` to `res` with backpressure, coalescing and cancellation, then ends it.
+ *
+ * Settles as follows:
+ * - resolves when the body was sent, when the client went away (not an error: the source was
+ *   stopped and the signal aborted), and for HEAD requests (headers only, source not started);
+ * - rejects when the source failed before the first byte was written: `res` is untouched, so pass
+ *   the error to `next(err)` for a proper error response;
+ * - after the first byte, a failure destroys the socket (the client sees a cut response, never a
+ *   clean end) and goes to `options.onError` when given (the promise resolves), else rejects.
+ */
+export function stream(res: ServerResponse, source: Source, options: StreamOptions = {}): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    checkOptions(options);
+    const { onError } = options;
+    const controller = new AbortController();
+    const report = (error: unknown) => onError?.(error);
+    const sink = new Sink(res, options.bufferBytes ?? 65536, () => writeHead(res, options));
+    const st: PumpState = { res, sink, settled: false, flushTurn: undefined };
+    let puller: Puller | undefined;
+
+    const settle = () => {
+      st.settled = true;
+      res.off('close', onClose);
+      if (st.flushTurn !== undefined) clearImmediate(st.flushTurn);
+    };
+    // A 'close' before we ended means the client left (or someone else ended `res`): stop everything.
+    const onClose = () => {
+      if (st.settled) return;
+      settle();
+      controller.abort();
+      puller?.release();
+      resolve();
+    };
+    const fail = (error: unknown) => {
+      if (st.settled) return;
+      settle();
+      controller.abort(error);
+      puller?.release();
+      if (!sink.started) return reject(error);
+      res.destroy();
+      if (!onError) return reject(error);
+      try {
+        onError(error);
+        resolve();
+      } catch (hookError) {
+        reject(hookError);
+      }
+    };
+    const end = () => {
+      if (st.settled) return;
+      settle();
+      sink.flush();
+      writeHead(res, options);
+      res.end();
+      resolve();
+    };
+    const run = async (body: BodySource) => {
+      if (st.settled) return toPuller(body, report).release();
+      puller = toPuller(body, report);
+      await (puller.sync ? pumpSync(puller.next, st) : pumpAsync(puller.next, st));
+      end();
+    };
+
+    const isHead = (res as { req?: { method?: string } }).req?.method === 'HEAD';
+    if (isHead || isGone(res)) {
+      if (typeof source !== 'function') toPuller(source, report).release();
+      if (isHead && !isGone(res)) {
+        writeHead(res, options);
+        res.end();
+      }
+      return resolve();
+    }
+    res.on('close', onClose);
+    try {
+      const body = typeof source === 'function' ? source(controller.signal) : source;
+      (isThenable(body) ? Promise.resolve(body).then(run) : run(body)).catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  });
+}
