@@ -9,7 +9,7 @@ export type Chunk = string | Uint8Array;
  */
 export interface WebReadableStream<T = unknown> {
   getReader(): {
-    read(): Promise<{ done: true; value?: undefined } | { done: false; value: T }>;
+    read(): Promise<{ done: boolean; value?: T }>;
     cancel(reason?: unknown): Promise<void>;
     releaseLock(): void;
   };
