@@ -1,0 +1,162 @@
+import type { SSEStream } from '@sluice/sse-encoder';
+import type { KeepalivePolicy } from './options.js';
+
+/** Options for {@link KeepaliveScheduler}. */
+export interface KeepaliveSchedulerOptions {
+  /**
+   * Width of one bucket of the timer wheel, in milliseconds: a ping or timeout fires up to this
+   * much later than its exact time, and the single timer wakes at most once per bucket.
+   * @defaultValue `1000`
+   */
+  resolutionMs?: number;
+}
+
+interface Entry {
+  readonly stream: SSEStream;
+  readonly policy: KeepalivePolicy;
+  readonly startedAt: number;
+  /** Last write that was not our own ping (for `idleTimeoutMs`). */
+  activityAt: number;
+  /** `stream.lastWriteAt` right after our last ping, to tell our pings from the app's writes. */
+  pingedAt: number;
+  /** Bucket the entry sits in; -1 while detached (being visited or removed). */
+  tick: number;
+  removed: boolean;
+  onAbort: () => void;
+}
+
+/**
+ * Watches many SSE streams with ONE unref'd timer: a coarse timer wheel of `resolutionMs` buckets
+ * keyed by due time. A stream is looked at once per interval, not per write: writes only move
+ * `stream.lastWriteAt`, and a stream found busy when its bucket comes up is simply re-filed. The
+ * timer is cleared as soon as no stream is watched. Holds no module-level state: each instance is
+ * independent, so one per process means creating one and passing it to every `keepalive()`.
+ */
+export class KeepaliveScheduler {
+  readonly #resolutionMs: number;
+  readonly #buckets = new Map<number, Set<Entry>>();
+  #size = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #timerTick = Infinity;
+  #visiting = false;
+  readonly #onTimer = () => this.#run();
+
+  constructor(options: KeepaliveSchedulerOptions = {}) {
+    const res = options.resolutionMs ?? 1000;
+    if (!Number.isSafeInteger(res) || res < 1) {
+      throw new TypeError(`KeepaliveScheduler({ resolutionMs }) must be a positive integer, got ${String(res)}`);
+    }
+    this.#resolutionMs = res;
+  }
+
+  /** Number of streams being watched. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Whether the scheduler's timer is armed (false whenever no stream is watched). */
+  get running(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** Starts watching `stream` until it closes. @internal Used by `keepalive()`. */
+  watch(stream: SSEStream, policy: KeepalivePolicy): void {
+    if (stream.closed) return;
+    const now = Date.now();
+    const entry: Entry = {
+      stream, policy, startedAt: now, activityAt: stream.lastWriteAt, pingedAt: -1, tick: -1, removed: false,
+      onAbort: () => this.#remove(entry),
+    };
+    // The stream's own signal: aborted when the client leaves or anyone closes the stream.
+    stream.signal.addEventListener('abort', entry.onAbort, { once: true });
+    this.#size++;
+    this.#place(entry, now);
+  }
+
+  #place(entry: Entry, now: number): void {
+    const { policy, stream } = entry;
+    const due = Math.min(
+      policy.intervalMs > 0 ? stream.lastWriteAt + policy.intervalMs : Infinity,
+      entry.activityAt + policy.idleTimeoutMs,
+      entry.startedAt + policy.maxDurationMs,
+    );
+    // Rounding up keeps the guarantee "never before the window has passed".
+    const tick = Math.max(Math.ceil(due / this.#resolutionMs), Math.floor(now / this.#resolutionMs) + 1);
+    let bucket = this.#buckets.get(tick);
+    if (!bucket) this.#buckets.set(tick, (bucket = new Set()));
+    bucket.add(entry);
+    entry.tick = tick;
+    if (!this.#visiting && tick < this.#timerTick) this.#arm(tick, now);
+  }
+
+  #remove(entry: Entry): void {
+    if (entry.removed) return;
+    entry.removed = true;
+    entry.stream.signal.removeEventListener('abort', entry.onAbort);
+    const bucket = this.#buckets.get(entry.tick);
+    if (bucket?.delete(entry) && bucket.size === 0) this.#buckets.delete(entry.tick);
+    entry.tick = -1;
+    if (--this.#size === 0) this.#disarm();
+  }
+
+  #arm(tick: number, now: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerTick = tick;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, tick * this.#resolutionMs - now));
+    // A keep-alive must never be what keeps the process alive.
+    this.#timer.unref();
+  }
+
+  #disarm(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerTick = Infinity;
+  }
+
+  #run(): void {
+    this.#timer = undefined;
+    this.#timerTick = Infinity;
+    const now = Date.now();
+    const nowTick = Math.floor(now / this.#resolutionMs);
+    const due: Set<Entry>[] = [];
+    for (const [tick, bucket] of this.#buckets) {
+      if (tick <= nowTick) {
+        due.push(bucket);
+        this.#buckets.delete(tick);
+      }
+    }
+    this.#visiting = true;
+    try {
+      for (const bucket of due) {
+        for (const entry of bucket) {
+          entry.tick = -1;
+          this.#visit(entry, now);
+          if (!entry.removed) this.#place(entry, now);
+        }
+      }
+    } finally {
+      this.#visiting = false;
+    }
+    // Few buckets exist (about window / resolution), so finding the next one is cheap.
+    let next = Infinity;
+    for (const tick of this.#buckets.keys()) if (tick < next) next = tick;
+    if (next !== Infinity) this.#arm(next, now);
+  }
+
+  #visit(entry: Entry, now: number): void {
+    const { stream, policy } = entry;
+    if (stream.closed) return this.#remove(entry);
+    if (stream.lastWriteAt !== entry.pingedAt) entry.activityAt = Math.max(entry.activityAt, stream.lastWriteAt);
+    if (now - entry.startedAt >= policy.maxDurationMs || now - entry.activityAt >= policy.idleTimeoutMs) {
+      void stream.retry(policy.retryMs);
+      stream.close(); // aborts the signal, which removes the entry
+      return;
+    }
+    // Bytes still queued mean the connection is not idle at the TCP level; a ping would only add
+    // to a backlog a slow client is not reading.
+    if (policy.intervalMs > 0 && now - stream.lastWriteAt >= policy.intervalMs && stream.bufferedBytes === 0) {
+      void stream.comment(policy.comment);
+      entry.pingedAt = stream.lastWriteAt;
+    }
+  }
+}

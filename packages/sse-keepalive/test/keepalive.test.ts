@@ -1,0 +1,297 @@
+import express from 'express';
+import express4 from 'express4';
+import request from 'supertest';
+import type { RequestHandler } from 'express';
+import { sse } from '@sluice/sse-encoder';
+import { keepalive, KeepaliveScheduler, type KeepaliveOptions } from '@sluice/sse-keepalive';
+import { count, rawGet, realSleep, serve } from './helpers.js';
+
+type Factory = typeof express;
+const frameworks: [string, Factory][] = [
+  ['express 5', express],
+  ['express 4', express4 as unknown as Factory],
+];
+
+describe.each(frameworks)('keepalive() on %s', (_name, framework) => {
+  describe('intervalMs (fake timers)', () => {
+    beforeEach(() => {
+      // Only the scheduler's clock is faked; I/O scheduling (setImmediate, nextTick) stays real.
+      jest.useFakeTimers({ doNotFake: ['setImmediate', 'clearImmediate', 'nextTick', 'queueMicrotask'] });
+    });
+    afterEach(() => jest.useRealTimers());
+
+    it('pings only after intervalMs of silence, and any event resets the clock', async () => {
+      const scheduler = new KeepaliveScheduler({ resolutionMs: 100 });
+      const app = createApp(framework, [keepalive({ intervalMs: 1000, scheduler })], (_req, res) => {
+        app.locals.res = res;
+      });
+      const server = await serve(app);
+      try {
+        const client = await rawGet(`${server.url}/`);
+        await settle();
+        expect(scheduler.size).toBe(1);
+        jest.advanceTimersByTime(900);
+        await settle();
+        expect(client.text()).not.toContain(': ping');
+
+        // An event at t=900 resets the clock: no ping at t=1000..1800.
+        void app.locals.res.sse.send('hello');
+        jest.advanceTimersByTime(950);
+        await settle();
+        expect(client.text()).toBe('data: hello\n\n');
+
+        // A comment counts as activity as well.
+        void app.locals.res.sse.comment('app');
+        jest.advanceTimersByTime(999);
+        await settle();
+        expect(count(client.text(), ': ping')).toBe(0);
+
+        // Silence: one ping per interval (resolution 100 ms, so within 1000..1100 ms).
+        jest.advanceTimersByTime(101);
+        await client.waitFor((t) => count(t, ': ping\n\n') === 1);
+        jest.advanceTimersByTime(1100);
+        await client.waitFor((t) => count(t, ': ping\n\n') === 2);
+        jest.advanceTimersByTime(1100);
+        await client.waitFor((t) => count(t, ': ping\n\n') === 3);
+
+        // After close: no pings, the timer is gone, the scheduler is empty.
+        app.locals.res.sse.close();
+        await client.ended;
+        expect(scheduler.size).toBe(0);
+        expect(scheduler.running).toBe(false);
+        expect(jest.getTimerCount()).toBe(0);
+        jest.advanceTimersByTime(10_000);
+        await settle();
+        expect(count(client.text(), ': ping')).toBe(3);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('uses ONE timer for many streams', async () => {
+      const scheduler = new KeepaliveScheduler();
+      const app = createApp(framework, [keepalive({ intervalMs: 15_000, scheduler })], () => {});
+      const server = await serve(app);
+      try {
+        const clients = await Promise.all(Array.from({ length: 50 }, () => rawGet(`${server.url}/`)));
+        await settle();
+        expect(scheduler.size).toBe(50);
+        expect(jest.getTimerCount()).toBe(1);
+        jest.advanceTimersByTime(16_000);
+        await Promise.all(clients.map((c) => c.waitFor((t) => t === ': ping\n\n')));
+        expect(jest.getTimerCount()).toBe(1);
+        for (const c of clients) c.destroy();
+        await Promise.all(clients.map((c) => c.ended));
+        await waitUntil(() => scheduler.size === 0);
+        expect(jest.getTimerCount()).toBe(0);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('uses the comment text', async () => {
+      const app = createApp(framework, [keepalive({ intervalMs: 1000, comment: 'keep\nalive' })], () => {});
+      const server = await serve(app);
+      try {
+        const client = await rawGet(`${server.url}/`);
+        await settle();
+        jest.advanceTimersByTime(1200);
+        await client.waitFor((t) => t === ': keep\n: alive\n\n');
+      } finally {
+        server.close();
+      }
+    });
+  });
+
+  describe('with a raw client (real timers)', () => {
+    it('pings while idle, not while events flow', async () => {
+      const app = createApp(framework, [sse(), keepalive({ intervalMs: 100 })], (_req, res) => {
+        let n = 0;
+        const timer = setInterval(() => {
+          void res.sse!.send(String(++n));
+          if (n === 10) clearInterval(timer);
+        }, 30);
+        res.on('close', () => clearInterval(timer));
+      });
+      const server = await serve(app);
+      try {
+        const client = await rawGet(`${server.url}/`);
+        await client.waitFor((t) => t.includes('data: 10\n\n'));
+        // Events every 30 ms: the stream was never silent for 100 ms.
+        expect(client.text()).not.toContain(': ping');
+        await client.waitFor((t) => count(t, ': ping') >= 2);
+        expect(client.text().indexOf(': ping')).toBeGreaterThan(client.text().indexOf('data: 10'));
+      } finally {
+        server.close();
+      }
+    });
+
+    it('intervalMs: 0 disables pings (no || default) and starts no timer', async () => {
+      const scheduler = new KeepaliveScheduler({ resolutionMs: 10 });
+      const app = createApp(framework, [keepalive({ intervalMs: 0, scheduler })], () => {});
+      const server = await serve(app);
+      try {
+        const client = await rawGet(`${server.url}/`);
+        await realSleep(150);
+        expect(client.text()).toBe('');
+        expect(scheduler.size).toBe(0);
+        expect(scheduler.running).toBe(false);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('opens the stream itself when mounted alone, in any order with sse()', async () => {
+      for (const chain of [[keepalive()], [keepalive(), sse({ retryMs: 5 })], [sse({ retryMs: 5 }), keepalive()]]) {
+        const app = createApp(framework, chain, (_req, res) => {
+          void res.sse!.send('x');
+          res.sse!.close();
+        });
+        const res = await request(app).get('/');
+        expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+        expect(res.text).toMatch(/data: x\n\n$/);
+      }
+    });
+
+    it('stops when the client goes away mid-stream', async () => {
+      const scheduler = new KeepaliveScheduler({ resolutionMs: 10 });
+      let closed!: () => void;
+      const gone = new Promise<void>((resolve) => (closed = resolve));
+      const app = createApp(framework, [keepalive({ intervalMs: 40, scheduler })], (_req, res) => {
+        res.on('close', closed);
+      });
+      const server = await serve(app);
+      try {
+        const client = await rawGet(`${server.url}/`);
+        await client.waitFor((t) => t.includes(': ping'));
+        client.destroy();
+        await gone;
+        expect(scheduler.size).toBe(0);
+        expect(scheduler.running).toBe(false);
+      } finally {
+        server.close();
+      }
+    });
+  });
+
+  describe('idleTimeoutMs and maxDurationMs', () => {
+    it('idleTimeoutMs ends a silent stream with a retry hint; pings do not count as activity', async () => {
+      const app = createApp(framework, [keepalive({ intervalMs: 30, idleTimeoutMs: 200, retryMs: 1234 })], () => {});
+      const server = await serve(app);
+      try {
+        const client = await rawGet(`${server.url}/`);
+        await client.ended;
+        expect(count(client.text(), ': ping')).toBeGreaterThanOrEqual(2);
+        expect(client.text()).toMatch(/retry: 1234\n\n$/);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('idleTimeoutMs is reset by events', async () => {
+      const app = createApp(framework, [keepalive({ intervalMs: 0, idleTimeoutMs: 150, retryMs: 10 })], (_req, res) => {
+        let n = 0;
+        const timer = setInterval(() => void res.sse!.send(String(++n)), 40);
+        res.on('close', () => clearInterval(timer));
+        setTimeout(() => clearInterval(timer), 400).unref();
+      });
+      const server = await serve(app);
+      try {
+        const client = await rawGet(`${server.url}/`);
+        const t0 = performance.now();
+        await client.ended;
+        // Events for ~400 ms, then 150 ms of silence: far longer than idleTimeoutMs alone.
+        expect(performance.now() - t0).toBeGreaterThanOrEqual(400);
+        expect(client.text()).toMatch(/retry: 10\n\n$/);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('maxDurationMs ends even a busy stream', async () => {
+      const app = createApp(framework, [keepalive({ maxDurationMs: 200, retryMs: 50 })], (_req, res) => {
+        const timer = setInterval(() => void res.sse!.send('tick'), 20);
+        res.on('close', () => clearInterval(timer));
+      });
+      const server = await serve(app);
+      try {
+        const client = await rawGet(`${server.url}/`);
+        const t0 = performance.now();
+        await client.ended;
+        expect(performance.now() - t0).toBeGreaterThanOrEqual(150);
+        expect(client.text()).toMatch(/data: tick\n\nretry: 50\n\n$/);
+      } finally {
+        server.close();
+      }
+    });
+  });
+
+  it('leaves nothing behind after 1,000 connect/disconnect cycles', async () => {
+    const scheduler = new KeepaliveScheduler({ resolutionMs: 50 });
+    let open = 0;
+    const app = createApp(framework, [keepalive({ intervalMs: 1000, scheduler })], (_req, res) => {
+      open++;
+      res.on('close', () => open--);
+    });
+    const server = await serve(app);
+    const timersBefore = countTimers();
+    try {
+      for (let batch = 0; batch < 20; batch++) {
+        const clients = await Promise.all(Array.from({ length: 50 }, () => rawGet(`${server.url}/`)));
+        for (const c of clients) c.destroy();
+        await Promise.all(clients.map((c) => c.ended));
+      }
+      await waitUntil(() => open === 0);
+      expect(scheduler.size).toBe(0);
+      expect(scheduler.running).toBe(false);
+      expect(countTimers()).toBeLessThanOrEqual(timersBefore);
+    } finally {
+      server.close();
+    }
+  }, 30_000);
+});
+
+describe('keepalive() options', () => {
+  it.each<[string, KeepaliveOptions]>([
+    ['negative intervalMs', { intervalMs: -1 }],
+    ['fractional intervalMs', { intervalMs: 1.5 }],
+    ['NaN intervalMs', { intervalMs: NaN }],
+    ['string intervalMs', { intervalMs: '15000' as unknown as number }],
+    ['zero idleTimeoutMs', { idleTimeoutMs: 0 }],
+    ['Infinity maxDurationMs', { maxDurationMs: Infinity }],
+    ['non-string comment', { comment: 1 as unknown as string }],
+  ])('throws a TypeError at factory time for %s', (_label, options) => {
+    expect(() => keepalive(options)).toThrow(TypeError);
+  });
+
+  it('rejects a bad scheduler resolution', () => {
+    expect(() => new KeepaliveScheduler({ resolutionMs: 0 })).toThrow(TypeError);
+  });
+
+  it('returns a named middleware', () => {
+    expect(keepalive().name).toBe('keepalive');
+  });
+});
+
+async function settle(): Promise<void> {
+  // A few real turns of the loop: enough for a loopback write to be read back.
+  for (let i = 0; i < 5; i++) await realSleep(2);
+}
+
+async function waitUntil(test: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!test()) {
+    if (performance.now() > until) throw new Error('condition not met in time');
+    await realSleep(5);
+  }
+}
+
+function countTimers(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+}
+
+function createApp(framework: Factory, chain: RequestHandler[], handler: RequestHandler) {
+  const app = framework();
+  app.get('/', ...chain, handler);
+  return app;
+}
