@@ -1,0 +1,184 @@
+import { encodeEvent, type SSEEvent } from '@sluice/sse-encoder';
+import { formatId, newEpoch, parseId } from './ids.js';
+import type { EventStore, ReadResult, StoredEvent, Unsubscribe } from './types.js';
+
+/** Options for {@link MemoryEventStore}. */
+export interface MemoryEventStoreOptions {
+  /**
+   * Events kept per stream (a ring buffer): appending one more evicts the oldest.
+   * @defaultValue `1000`
+   */
+  maxEvents?: number;
+  /**
+   * Milliseconds an event is kept. Enforced lazily when the stream is appended to or read (no
+   * timer runs).
+   * @defaultValue `undefined` (kept until pushed out by `maxEvents`)
+   */
+  ttlMs?: number;
+}
+
+interface Slot {
+  readonly seq: number;
+  readonly at: number;
+  readonly stored: StoredEvent;
+}
+
+interface StreamState {
+  readonly name: string;
+  /** Retained events live in `slots[head..]`; the prefix is dropped in batches. */
+  slots: (Slot | undefined)[];
+  head: number;
+  /** Highest seq evicted from this stream: a client whose id is below it missed events. */
+  evictedSeq: number;
+  readonly subscribers: Set<(event: StoredEvent) => void>;
+}
+
+/**
+ * The embedded {@link EventStore}: a ring buffer per stream in this process's memory. Ids are
+ * `<epoch>-<seq>`, opaque to clients; a new store (a restarted server) has a new epoch, so old ids
+ * read back as `unknown`. Appends deliver synchronously to subscribers, in order.
+ */
+export class MemoryEventStore implements EventStore {
+  readonly #epoch = newEpoch();
+  readonly #maxEvents: number;
+  readonly #ttlMs: number;
+  readonly #streams = new Map<string, StreamState>();
+  #seq = 0;
+
+  constructor(options: MemoryEventStoreOptions = {}) {
+    this.#maxEvents = options.maxEvents ?? 1000;
+    this.#ttlMs = options.ttlMs ?? Infinity;
+    if (!Number.isSafeInteger(this.#maxEvents) || this.#maxEvents < 1) {
+      throw new TypeError(`MemoryEventStore({ maxEvents }) must be a positive integer, got ${String(options.maxEvents)}`);
+    }
+    if (options.ttlMs !== undefined && (!Number.isSafeInteger(options.ttlMs) || options.ttlMs < 1)) {
+      throw new TypeError(`MemoryEventStore({ ttlMs }) must be a positive integer, got ${String(options.ttlMs)}`);
+    }
+  }
+
+  /**
+   * Stores and broadcasts an event; the frame is encoded once here. Throws `SSEFormatError` (and
+   * stores nothing) for an event that cannot be framed. If a subscriber throws, the others still
+   * get the event and the first error is rethrown to the caller afterwards.
+   */
+  append(stream: string, event: SSEEvent): string {
+    checkStream(stream);
+    if (event === null || typeof event !== 'object') {
+      throw new TypeError(`append(stream, event) expects an event object such as { data }, got ${typeof event}`);
+    }
+    if (event.id !== undefined) throw new TypeError('append(): leave event.id unset; the store assigns ids');
+    const seq = this.#seq + 1;
+    const id = formatId(this.#epoch, seq);
+    const full = { ...event, id };
+    const stored: StoredEvent = { id, event: full, encoded: encodeEvent(full) };
+    this.#seq = seq; // only once encoding succeeded, so a rejected event burns no id
+    const state = this.#state(stream, true);
+    const now = Date.now();
+    state.slots.push({ seq, at: now, stored });
+    if (state.slots.length - state.head > this.#maxEvents) this.#evictOne(state);
+    this.#expire(state, now);
+    let failure: { error: unknown } | undefined;
+    for (const onEvent of state.subscribers) {
+      try {
+        onEvent(stored);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
+    return id;
+  }
+
+  readAfter(stream: string, lastId: string | undefined): ReadResult {
+    checkStream(stream);
+    const state = this.#streams.get(stream);
+    if (state) this.#expire(state, Date.now());
+    const all = (): StoredEvent[] => (state ? state.slots.slice(state.head).map((s) => s!.stored) : []);
+    if (lastId === undefined) return { status: 'ok', events: all() };
+    const parsed = parseId(this.#epoch, lastId);
+    if (parsed.kind === 'malformed') return { status: 'malformed', events: all() };
+    if (parsed.kind === 'foreign' || parsed.seq > this.#seq) return { status: 'unknown', events: all() };
+    // A stream with no state had all its events evicted; we cannot tell whether this client saw
+    // them, so say so rather than risk silent loss.
+    if (!state || parsed.seq < state.evictedSeq) return { status: 'expired', events: all() };
+    return { status: 'ok', events: this.#after(state, parsed.seq) };
+  }
+
+  subscribe(stream: string, _afterId: string | undefined, onEvent: (event: StoredEvent) => void): Unsubscribe {
+    checkStream(stream);
+    if (typeof onEvent !== 'function') throw new TypeError('subscribe(stream, afterId, onEvent): onEvent must be a function');
+    const state = this.#state(stream, true);
+    // Wrapped so the same function can subscribe twice and each unsubscribe removes only its own.
+    const listener = (event: StoredEvent) => onEvent(event);
+    state.subscribers.add(listener);
+    return () => {
+      if (!state.subscribers.delete(listener)) return;
+      this.#dropIfUnused(state);
+    };
+  }
+
+  /** Subscribers of `stream`, or of all streams when omitted (for metrics and leak checks). */
+  subscriberCount(stream?: string): number {
+    if (stream !== undefined) return this.#streams.get(stream)?.subscribers.size ?? 0;
+    let total = 0;
+    for (const state of this.#streams.values()) total += state.subscribers.size;
+    return total;
+  }
+
+  /** Events currently retained for `stream`. */
+  size(stream: string): number {
+    const state = this.#streams.get(stream);
+    return state ? state.slots.length - state.head : 0;
+  }
+
+  #state(stream: string, create: true): StreamState {
+    let state = this.#streams.get(stream);
+    // A fresh state may replace one dropped after eviction, so ids issued before it count as
+    // possibly having missed events (conservative: a reset rather than silent loss).
+    if (!state && create) {
+      state = { name: stream, slots: [], head: 0, evictedSeq: this.#seq, subscribers: new Set() };
+      this.#streams.set(stream, state);
+    }
+    return state!;
+  }
+
+  #after(state: StreamState, seq: number): StoredEvent[] {
+    // Binary search: slots are in seq order.
+    let lo = state.head;
+    let hi = state.slots.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (state.slots[mid]!.seq <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: StoredEvent[] = new Array(state.slots.length - lo);
+    for (let i = lo; i < state.slots.length; i++) out[i - lo] = state.slots[i]!.stored;
+    return out;
+  }
+
+  #evictOne(state: StreamState): void {
+    state.evictedSeq = state.slots[state.head]!.seq;
+    state.slots[state.head++] = undefined;
+    // Compact in batches so eviction stays O(1) amortised.
+    if (state.head >= 1024 && state.head * 2 >= state.slots.length) {
+      state.slots = state.slots.slice(state.head);
+      state.head = 0;
+    }
+  }
+
+  #expire(state: StreamState, now: number): void {
+    if (this.#ttlMs === Infinity) return;
+    while (state.head < state.slots.length && now - state.slots[state.head]!.at >= this.#ttlMs) this.#evictOne(state);
+    this.#dropIfUnused(state);
+  }
+
+  #dropIfUnused(state: StreamState): void {
+    if (state.subscribers.size === 0 && state.slots.length === state.head && this.#streams.get(state.name) === state) {
+      this.#streams.delete(state.name);
+    }
+  }
+}
+
+function checkStream(stream: unknown): asserts stream is string {
+  if (typeof stream !== 'string' || stream === '') throw new TypeError('stream name must be a non-empty string');
+}
