@@ -1,0 +1,10 @@
+export { collectSSE } from './collect.js';
+export type { CollectSSEOptions, StreamableRequest } from './collect.js';
+export type { CollectedEvent, CollectedComment, SSECollection } from './collector.js';
+export { openSSE } from './open.js';
+export type { OpenSSEOptions, SSEConnection } from './open.js';
+export { listen } from './listen.js';
+export type { TestServer } from './listen.js';
+export { collectNDJSON } from './ndjson.js';
+export type { CollectedValue, NDJSONCollection } from './ndjson.js';
+export { TestingTimeoutError } from './errors.js';
