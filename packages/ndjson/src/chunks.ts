@@ -1,0 +1,110 @@
+/** One piece of NDJSON input: bytes (UTF-8) or text. */
+export type NDJSONChunk = Uint8Array | string;
+
+/** Structural web `ReadableStream`, so both DOM and Node typings are accepted. */
+export interface NDJSONReadableStream {
+  getReader(): {
+    read(): Promise<{ done: boolean; value?: NDJSONChunk | undefined }>;
+    cancel(reason?: unknown): Promise<void>;
+    releaseLock(): void;
+  };
+}
+
+/**
+ * Anything chunked that carries NDJSON: a Node Readable, a web ReadableStream, an (async) iterable
+ * of bytes or strings, or one whole string/buffer.
+ */
+export type NDJSONSource =
+  | AsyncIterable<NDJSONChunk>
+  | Iterable<NDJSONChunk>
+  | NDJSONReadableStream
+  | NDJSONChunk;
+
+type ChunkIterator = AsyncIterator<NDJSONChunk> | Iterator<NDJSONChunk>;
+
+function iteratorOf(source: Exclude<NDJSONSource, NDJSONChunk>): ChunkIterator {
+  if (Symbol.asyncIterator in source) return source[Symbol.asyncIterator]();
+  if (Symbol.iterator in source) return source[Symbol.iterator]();
+  if (typeof source.getReader === 'function') {
+    const reader = source.getReader();
+    return {
+      next: async () => {
+        const { done, value } = await reader.read();
+        return done ? { done: true, value: undefined } : { done: false, value: value as NDJSONChunk };
+      },
+      return: async () => {
+        await reader.cancel();
+        reader.releaseLock();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+  throw new TypeError('parseNDJSON: source must be a Readable, a ReadableStream, an (async) iterable, a string or a Uint8Array');
+}
+
+/** Awaits `promise` unless `signal` aborts first, so a silent source cannot outlive its abort. */
+function raceAbort<T>(promise: Promise<T> | T, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve(promise).then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError(`parseNDJSON: chunks must be Uint8Array or string, got ${chunk === null ? 'null' : typeof chunk}`);
+}
+
+/**
+ * Normalises any source to Buffers. Strings are encoded to UTF-8; a high surrogate at the end of a
+ * string chunk is held back so a pair split across two chunks is not turned into two U+FFFD.
+ */
+export async function* byteChunks(source: NDJSONSource, signal?: AbortSignal): AsyncGenerator<Buffer, void, undefined> {
+  if (typeof source === 'string') return yield Buffer.from(source, 'utf8');
+  if (source instanceof Uint8Array) return yield toBuffer(source);
+  const iterator = iteratorOf(source);
+  let carry = '';
+  let finished = false;
+  try {
+    for (;;) {
+      const result = signal ? await raceAbort(iterator.next(), signal) : await iterator.next();
+      if (result.done) break;
+      const chunk = result.value;
+      if (typeof chunk === 'string') {
+        let text = carry + chunk;
+        carry = '';
+        const last = text.charCodeAt(text.length - 1);
+        if (last >= 0xd800 && last <= 0xdbff) {
+          carry = text.slice(-1);
+          text = text.slice(0, -1);
+        }
+        if (text.length > 0) yield Buffer.from(text, 'utf8');
+      } else {
+        if (carry) yield Buffer.from(carry, 'utf8');
+        carry = '';
+        yield toBuffer(chunk);
+      }
+    }
+    finished = true;
+    if (carry) yield Buffer.from(carry, 'utf8');
+  } finally {
+    // Early exit (break, error, abort): release the source. Not awaited after an abort, since a
+    // generator source stuck in an await would never settle its return().
+    if (!finished && iterator.return) {
+      const closing = Promise.resolve(iterator.return()).catch(() => undefined);
+      if (!signal?.aborted) await closing;
+    }
+  }
+}

@@ -1,0 +1,128 @@
+import { isAscii, isUtf8 } from 'node:buffer';
+import { NDJSONLineTooLongError } from './errors.js';
+
+const LF = 10;
+const CR = 13;
+
+/** Receives each non-empty line; returns `false` to stop splitting. */
+export interface LineSink {
+  line(text: string, lineNumber: number): boolean;
+  /** A line whose bytes are not UTF-8; `text` has U+FFFD in place of the bad bytes. */
+  invalidUtf8(text: string, lineNumber: number): boolean;
+}
+
+/**
+ * Splits UTF-8 bytes into lines in linear time. Each chunk is searched for `\n` once; the bytes of
+ * an unfinished line are kept as views of the chunks they came in and joined once, when the line
+ * ends, so a character split across chunks decodes correctly.
+ */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private pending = 0;
+  lineNumber = 0;
+  /** Finds bytes >= 0x80 in Latin-1 text; per instance, as `lastIndex` is state. */
+  private readonly nonAscii = /[\x80-\xff]/g;
+
+  constructor(private readonly maxLineBytes: number) {}
+
+  /** Feeds one chunk; returns `false` if the sink stopped. Throws {@link NDJSONLineTooLongError}. */
+  push(chunk: Buffer, sink: LineSink): boolean {
+    const first = chunk.indexOf(LF);
+    if (first === -1) {
+      this.hold(chunk);
+      return true;
+    }
+    // The line that started in earlier chunks (or at the start of this one) ends at `first`.
+    let head = chunk.subarray(0, first);
+    if (this.pending > 0) {
+      if (this.pending + first > this.maxLineBytes + 1) throw this.tooLong(this.lineNumber + 1);
+      this.parts.push(head);
+      head = Buffer.concat(this.parts, this.pending + first);
+      this.parts = [];
+      this.pending = 0;
+    }
+    this.lineNumber++;
+    if (!this.bytesLine(head, this.lineNumber === 1 ? bomLength(head) : 0, head.length, sink)) return false;
+
+    const last = chunk.lastIndexOf(LF);
+    const ok = last === first || this.run(chunk, first + 1, last, sink);
+    if (ok && last + 1 < chunk.length) this.hold(chunk.subarray(last + 1));
+    return ok;
+  }
+
+  /** Ends the input: a last line without `\n` is still a line. */
+  end(sink: LineSink): boolean {
+    if (this.pending === 0) return true;
+    const line = Buffer.concat(this.parts, this.pending);
+    this.parts = [];
+    this.pending = 0;
+    this.lineNumber++;
+    return this.bytesLine(line, this.lineNumber === 1 ? bomLength(line) : 0, line.length, sink);
+  }
+
+  private hold(bytes: Buffer): void {
+    this.pending += bytes.length;
+    // One byte of slack for a `\r` whose `\n` has not arrived yet. The check runs before the bytes
+    // are kept, so a hostile line never holds more than maxLineBytes + 1 bytes.
+    const limit = this.maxLineBytes + (bytes[bytes.length - 1] === CR ? 1 : 0);
+    if (this.pending > limit) throw this.tooLong(this.lineNumber + 1);
+    this.parts.push(bytes);
+  }
+
+  /**
+   * Complete lines in chunk[from, to], where chunk[to] is `\n`. They are decoded as Latin-1 with
+   * one call and split as a string, which is much cheaper than one native call per line; lines
+   * that hold bytes >= 0x80 (found with one regex scan) are decoded again from their bytes as UTF-8.
+   */
+  private run(chunk: Buffer, from: number, to: number, sink: LineSink): boolean {
+    const text = chunk.toString('latin1', from, to + 1);
+    // With no byte >= 0x80 at all (the common case) the regex scan is skipped.
+    const nonAscii = isAscii(chunk.subarray(from, to)) ? null : this.nonAscii;
+    let bad = Infinity;
+    if (nonAscii) {
+      nonAscii.lastIndex = 0;
+      bad = nonAscii.test(text) ? nonAscii.lastIndex - 1 : Infinity;
+    }
+    let start = 0;
+    let nl = text.indexOf('\n');
+    while (nl !== -1) {
+      this.lineNumber++;
+      if (bad < nl) {
+        if (!this.bytesLine(chunk, from + start, from + nl, sink)) return false;
+        nonAscii!.lastIndex = nl;
+        bad = nonAscii!.test(text) ? nonAscii!.lastIndex - 1 : Infinity;
+      } else {
+        const end = nl > start && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+        if (end - start > this.maxLineBytes) throw this.tooLong(this.lineNumber);
+        if (end > start && !sink.line(text.slice(start, end), this.lineNumber)) return false;
+      }
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    return true;
+  }
+
+  /** One line in bytes[begin, end), decoded on its own. */
+  private bytesLine(bytes: Buffer, begin: number, end: number, sink: LineSink): boolean {
+    if (end > begin && bytes[end - 1] === CR) end--;
+    if (end - begin > this.maxLineBytes) throw this.tooLong(this.lineNumber);
+    if (end <= begin) return true;
+    const text = bytes.toString('utf8', begin, end);
+    // U+FFFD is what the decoder puts in place of bad bytes; only then are the bytes checked.
+    if (text.indexOf('\uFFFD') !== -1 && !isUtf8(bytes.subarray(begin, end))) {
+      return sink.invalidUtf8(text, this.lineNumber);
+    }
+    return sink.line(text, this.lineNumber);
+  }
+
+  private tooLong(lineNumber: number): NDJSONLineTooLongError {
+    this.parts = [];
+    this.pending = 0;
+    return new NDJSONLineTooLongError(lineNumber, this.maxLineBytes);
+  }
+}
+
+/** A UTF-8 byte order mark at the start of the input is dropped (it may span chunks; line 1 is whole here). */
+function bomLength(line: Buffer): number {
+  return line.length >= 3 && line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf ? 3 : 0;
+}

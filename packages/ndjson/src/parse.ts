@@ -1,0 +1,259 @@
+import { byteChunks, type NDJSONSource } from './chunks.js';
+import { NDJSONParseError, type NDJSONParseErrorCode } from './errors.js';
+import { LineSplitter, type LineSink } from './lines.js';
+
+/** What to do with a line that is not valid JSON, not UTF-8, or rejected by `validate`. */
+export type OnMalformed =
+  | 'error'
+  | 'skip'
+  | ((line: string, lineNumber: number, error: NDJSONParseError) => void | Promise<void>);
+
+/** Options of {@link parseNDJSON}. */
+export interface ParseNDJSONOptions<T = unknown> {
+  /**
+   * Longest accepted line in bytes, not counting its `\n` or `\r\n`. Checked as bytes arrive, so
+   * at most this much of one line is ever held; a longer line throws {@link NDJSONLineTooLongError}.
+   * `Infinity` disables the limit.
+   * @defaultValue `1048576` (1 MiB)
+   */
+  maxLineBytes?: number;
+  /**
+   * `'error'` throws {@link NDJSONParseError} (with `lineNumber` and `excerpt`) once the values
+   * before the line have been yielded; `'skip'` drops the line; a callback is told about the line
+   * and parsing goes on (throw or reject from it to stop instead).
+   * @defaultValue `'error'`
+   */
+  onMalformed?: OnMalformed;
+  /**
+   * Called with each parsed value; returns the value to yield (or a promise of it), or throws to
+   * reject it. A rejection is handled like a malformed line, with code `NDJSON_INVALID_VALUE` and
+   * the hook's error as `cause`. Plug a schema library in here: `validate: (v) => schema.parse(v)`.
+   * @defaultValue `undefined` (values are yielded as parsed)
+   */
+  validate?: (value: unknown, lineNumber: number) => T | Promise<T>;
+  /**
+   * Aborting stops reading: the iteration throws `signal.reason` and the source is released.
+   * @defaultValue `undefined`
+   */
+  signal?: AbortSignal;
+}
+
+/** Default `maxLineBytes`: 1 MiB. */
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+
+const SKIP = Symbol('skip');
+
+/** A queue entry that must be awaited: an async `validate` result or an async `onMalformed` call. */
+class Deferred {
+  constructor(
+    readonly promise: PromiseLike<unknown>,
+    readonly yields: boolean,
+    readonly lineNumber: number,
+    readonly text: string,
+  ) {}
+}
+
+const isThenable = (x: unknown): x is PromiseLike<unknown> =>
+  typeof (x as PromiseLike<unknown> | null)?.then === 'function';
+
+/** Validates options once (misuse is a TypeError at the call, not at the first line) and applies defaults. */
+export function checkParseOptions(options: ParseNDJSONOptions<unknown>): { maxLineBytes: number; onMalformed: OnMalformed } {
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const onMalformed = options.onMalformed ?? 'error';
+  if (!(typeof maxLineBytes === 'number' && maxLineBytes > 0)) {
+    throw new TypeError(`maxLineBytes must be a positive number of bytes (or Infinity), got ${String(maxLineBytes)}`);
+  }
+  if (onMalformed !== 'error' && onMalformed !== 'skip' && typeof onMalformed !== 'function') {
+    throw new TypeError(`onMalformed must be 'error', 'skip' or a function (line, lineNumber, error) => void, got ${String(onMalformed)}`);
+  }
+  if (options.validate !== undefined && typeof options.validate !== 'function') {
+    throw new TypeError('validate must be a function (value, lineNumber) => value, e.g. (v) => schema.parse(v)');
+  }
+  return { maxLineBytes, onMalformed };
+}
+
+/**
+ * Parses NDJSON from any chunked source into an async iterable of values, in time linear in the
+ * input: only newly arrived bytes are searched for `\n`, and each line is decoded once.
+ *
+ * Lines are UTF-8 (characters split across chunks are fine); `\r\n` is accepted, a leading BOM is
+ * dropped, blank and whitespace-only lines are skipped, and a last line without `\n` is still
+ * parsed. A line that is not valid UTF-8 is malformed: it goes to `onMalformed`, never silently
+ * decoded with U+FFFD.
+ *
+ * Values are decoded one chunk ahead of the consumer at most (the next chunk is read only when the
+ * previous one's values have been taken), so a slow consumer holds back the source.
+ *
+ * @see https://github.com/ndjson/ndjson-spec
+ * @throws {NDJSONLineTooLongError} a line exceeds `maxLineBytes`
+ * @throws {NDJSONParseError} a malformed line under `onMalformed: 'error'`
+ */
+export function parseNDJSON<T = unknown>(
+  source: NDJSONSource,
+  options: ParseNDJSONOptions<T> = {},
+): AsyncIterableIterator<T> {
+  const { maxLineBytes, onMalformed } = checkParseOptions(options);
+  return new NDJSONIterator<T>(byteChunks(source, options.signal), maxLineBytes, onMalformed, options.validate);
+}
+
+class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
+  private queue: unknown[] = [];
+  private at = 0;
+  private failure: { error: unknown } | undefined;
+  private ended = false;
+  private busy = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly splitter: LineSplitter;
+
+  constructor(
+    private readonly chunks: AsyncGenerator<Buffer, void, undefined>,
+    maxLineBytes: number,
+    private readonly onMalformed: OnMalformed,
+    private readonly validate: ParseNDJSONOptions<T>['validate'],
+  ) {
+    this.splitter = new LineSplitter(maxLineBytes);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    // Fast path: a value decoded from the current chunk, with nothing else in flight.
+    if (this.busy === 0 && this.at < this.queue.length && !(this.queue[this.at] instanceof Deferred)) {
+      return Promise.resolve({ value: this.queue[this.at++] as T, done: false });
+    }
+    return this.serial(() => this.pull());
+  }
+
+  return(): Promise<IteratorResult<T, undefined>> {
+    return this.serial(async () => {
+      await this.close();
+      return { value: undefined, done: true };
+    });
+  }
+
+  /** Runs calls one after another, as a hand-called iterator may call next() without awaiting. */
+  private serial<R>(task: () => Promise<R>): Promise<R> {
+    this.busy++;
+    const run = this.tail.then(task);
+    this.tail = run.then(
+      () => this.busy--,
+      () => this.busy--,
+    );
+    return run;
+  }
+
+  private async close(): Promise<void> {
+    this.queue = [];
+    this.at = 0;
+    if (this.ended) return;
+    this.ended = true;
+    await this.chunks.return();
+  }
+
+  private async pull(): Promise<IteratorResult<T, undefined>> {
+    for (;;) {
+      if (this.at < this.queue.length) {
+        const item = this.queue[this.at++];
+        if (!(item instanceof Deferred)) return { value: item as T, done: false };
+        const value = await this.settle(item);
+        if (value !== SKIP) return { value: value as T, done: false };
+        continue;
+      }
+      if (this.failure) {
+        const { error } = this.failure;
+        this.failure = undefined;
+        await this.close();
+        throw error;
+      }
+      if (this.ended) return { value: undefined, done: true };
+      this.queue.length = 0;
+      this.at = 0;
+      await this.fill();
+    }
+  }
+
+  /** Reads and splits the next chunk; errors are queued behind the values before them. */
+  private async fill(): Promise<void> {
+    // A sink that stops has set `failure` itself; splitter and source errors are caught here.
+    try {
+      const result = await this.chunks.next();
+      if (result.done) {
+        this.ended = true;
+        this.splitter.end(this);
+      } else {
+        this.splitter.push(result.value, this);
+      }
+    } catch (error) {
+      this.failure = { error };
+    }
+  }
+
+  private async settle(item: Deferred): Promise<unknown> {
+    try {
+      const value = await item.promise;
+      return item.yields ? value : SKIP;
+    } catch (error) {
+      if (!item.yields) throw await this.fail(error);
+      const parseError = new NDJSONParseError('NDJSON_INVALID_VALUE', item.lineNumber, item.text, error);
+      if (this.onMalformed === 'error') throw await this.fail(parseError);
+      if (this.onMalformed !== 'skip') {
+        try {
+          await this.onMalformed(item.text, item.lineNumber, parseError);
+        } catch (callbackError) {
+          throw await this.fail(callbackError);
+        }
+      }
+      return SKIP;
+    }
+  }
+
+  private async fail(error: unknown): Promise<unknown> {
+    await this.close();
+    return error;
+  }
+
+  /** LineSink: one line of text, synchronously. */
+  line(text: string, lineNumber: number): boolean {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      if (text.trim() === '') return true;
+      return this.malformed('NDJSON_MALFORMED_LINE', text, lineNumber, error);
+    }
+    if (this.validate === undefined) {
+      this.queue.push(value);
+      return true;
+    }
+    try {
+      value = this.validate(value, lineNumber);
+    } catch (error) {
+      return this.malformed('NDJSON_INVALID_VALUE', text, lineNumber, error);
+    }
+    this.queue.push(isThenable(value) ? new Deferred(value, true, lineNumber, text) : value);
+    return true;
+  }
+
+  invalidUtf8(text: string, lineNumber: number): boolean {
+    return this.malformed('NDJSON_INVALID_UTF8', text, lineNumber, undefined);
+  }
+
+  private malformed(code: NDJSONParseErrorCode, text: string, lineNumber: number, cause: unknown): boolean {
+    const error = new NDJSONParseError(code, lineNumber, text, cause);
+    if (this.onMalformed === 'skip') return true;
+    if (this.onMalformed === 'error') {
+      this.failure = { error };
+      return false;
+    }
+    try {
+      const result = this.onMalformed(text, lineNumber, error);
+      if (isThenable(result)) this.queue.push(new Deferred(result, false, lineNumber, text));
+      return true;
+    } catch (callbackError) {
+      this.failure = { error: callbackError };
+      return false;
+    }
+  }
+}
