@@ -60,6 +60,8 @@ export interface Row {
   target?: string;
   /** Whether the target holds for this run. */
   ok?: boolean;
+  /** For costs (bytes, ms): ratios then read "Sluice uses N× of X" instead of "N× faster". */
+  lowerIsBetter?: boolean;
 }
 
 const fmt = (n: number) => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
@@ -71,7 +73,9 @@ export function report(title: string, rows: Row[], notes: string[] = []): void {
     const entries = Object.entries(row.values);
     const [, base] = entries[0]!;
     const results = entries
-      .map(([name, v], i) => (i === 0 ? `${name}: ${fmt(v)}` : `${name}: ${fmt(v)} (Sluice ${fmt(base / v)}×)`))
+      .map(([name, v], i) =>
+        i === 0 ? `${name}: ${fmt(v)}` : `${name}: ${fmt(v)} (Sluice ${row.lowerIsBetter ? 'uses ' : ''}${fmt(base / v)}×)`,
+      )
       .join('<br>');
     const met = row.ok === undefined ? '' : row.ok ? 'yes' : '**no**';
     lines.push(`| ${row.metric} | ${results} | ${row.target ?? ''} | ${met} |`);
