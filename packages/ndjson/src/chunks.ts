@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /** One piece of NDJSON input: bytes (UTF-8) or text. */
 export type NDJSONChunk = Uint8Array | string;
 
@@ -20,12 +22,23 @@ export type NDJSONSource =
   | NDJSONReadableStream
   | NDJSONChunk;
 
+/** Throws at the call (not at the first read) when `source` cannot be a source. */
+export function checkSource(source: unknown): asserts source is NDJSONSource {
+  if (typeof source === 'string' || source instanceof Uint8Array) return;
+  const ok =
+    typeof source === 'object' &&
+    source !== null &&
+    (Symbol.asyncIterator in source || Symbol.iterator in source || typeof (source as NDJSONReadableStream).getReader === 'function');
+  if (!ok) {
+    throw new TypeError('parseNDJSON: source must be a Readable, a ReadableStream, an (async) iterable of chunks, a string or a Uint8Array');
+  }
+}
+
 type ChunkIterator = AsyncIterator<NDJSONChunk> | Iterator<NDJSONChunk>;
 
 function iteratorOf(source: Exclude<NDJSONSource, NDJSONChunk>): ChunkIterator {
-  if (Symbol.asyncIterator in source) return source[Symbol.asyncIterator]();
-  if (Symbol.iterator in source) return source[Symbol.iterator]();
-  if (typeof source.getReader === 'function') {
+  // Web streams first: reader.cancel() settles a pending read at once, their iterator's return() does not.
+  if ('getReader' in source && typeof source.getReader === 'function') {
     const reader = source.getReader();
     return {
       next: async () => {
@@ -39,7 +52,15 @@ function iteratorOf(source: Exclude<NDJSONSource, NDJSONChunk>): ChunkIterator {
       },
     };
   }
-  throw new TypeError('parseNDJSON: source must be a Readable, a ReadableStream, an (async) iterable, a string or a Uint8Array');
+  const readable = source as Partial<Pick<Readable, 'pipe' | 'destroy'>>;
+  if (typeof readable.pipe === 'function' && typeof readable.destroy === 'function' && Symbol.asyncIterator in source) {
+    // Node Readable: destroy() ends a pending read and closes the resource; its iterator's
+    // return() would wait for a chunk that may never come.
+    const it = source[Symbol.asyncIterator]();
+    return { next: () => it.next(), return: async () => (readable.destroy!(), { done: true, value: undefined }) };
+  }
+  if (Symbol.asyncIterator in source) return source[Symbol.asyncIterator]();
+  return (source as Iterable<NDJSONChunk>)[Symbol.iterator]();
 }
 
 /** Awaits `promise` unless `signal` aborts first, so a silent source cannot outlive its abort. */

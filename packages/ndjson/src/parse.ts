@@ -1,4 +1,4 @@
-import { byteChunks, type NDJSONSource } from './chunks.js';
+import { byteChunks, checkSource, type NDJSONSource } from './chunks.js';
 import { NDJSONParseError, type NDJSONParseErrorCode } from './errors.js';
 import { LineSplitter, type LineSink } from './lines.js';
 
@@ -93,6 +93,7 @@ export function parseNDJSON<T = unknown>(
   options: ParseNDJSONOptions<T> = {},
 ): AsyncIterableIterator<T> {
   const { maxLineBytes, onMalformed } = checkParseOptions(options);
+  checkSource(source);
   return new NDJSONIterator<T>(byteChunks(source, options.signal), maxLineBytes, onMalformed, options.validate);
 }
 

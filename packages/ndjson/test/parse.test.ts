@@ -1,0 +1,352 @@
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import {
+  NDJSONLineTooLongError,
+  NDJSONParseError,
+  parseNDJSON,
+  type NDJSONSource,
+  type ParseNDJSONOptions,
+} from '@sluice/ndjson';
+
+async function collect<T = unknown>(source: NDJSONSource, options?: ParseNDJSONOptions<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const value of parseNDJSON<T>(source, options)) out.push(value);
+  return out;
+}
+
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error,
+  );
+}
+
+/** Cuts `bytes` at the given offsets. */
+function cut(bytes: Buffer, at: number[]): Buffer[] {
+  const bounds = [0, ...at, bytes.length];
+  return bounds.slice(1).map((end, i) => bytes.subarray(bounds[i], end));
+}
+
+describe('parseNDJSON()', () => {
+  describe('splitting and decoding', () => {
+    const text = '\uFEFF{"name":"Zoë"}\r\n\n  \t \n["李雷","😀"]\r\n"a\\nb"\n42\r\n{"end":true}';
+    const expected = [{ name: 'Zoë' }, ['李雷', '😀'], 'a\nb', 42, { end: true }];
+
+    it('decodes a whole string and a whole buffer', async () => {
+      expect(await collect(text)).toEqual(expected);
+      expect(await collect(Buffer.from(text))).toEqual(expected);
+    });
+
+    it('gives identical values for the input cut at every byte position (inside characters, between CR and LF, inside the BOM)', async () => {
+      const bytes = Buffer.from(text);
+      for (let i = 1; i < bytes.length; i++) {
+        expect(await collect(cut(bytes, [i]))).toEqual(expected);
+      }
+    });
+
+    it('gives identical values for every pair of cuts', async () => {
+      const bytes = Buffer.from(text);
+      for (let i = 1; i < bytes.length; i += 3) {
+        for (let j = i + 1; j < bytes.length; j += 2) {
+          expect(await collect(cut(bytes, [i, j]))).toEqual(expected);
+        }
+      }
+    });
+
+    it('decodes one byte per chunk', async () => {
+      const bytes = Buffer.from(text);
+      expect(await collect([...bytes].map((b) => Uint8Array.of(b)))).toEqual(expected);
+    });
+
+    it('decodes string chunks, with surrogate pairs split between chunks', async () => {
+      const chars = text.split('');
+      expect(await collect(chars)).toEqual(expected);
+    });
+
+    it('reads a Node Readable, a web ReadableStream and an async generator', async () => {
+      const bytes = Buffer.from(text);
+      const parts = cut(bytes, [5, 17, 40]);
+      expect(await collect(Readable.from(parts))).toEqual(expected);
+      expect(await collect(ReadableStream.from(parts))).toEqual(expected);
+      expect(
+        await collect(
+          (async function* () {
+            yield* parts;
+          })(),
+        ),
+      ).toEqual(expected);
+      // A stream without Symbol.asyncIterator (older browsers) goes through getReader().
+      const stream = ReadableStream.from(parts);
+      expect(await collect({ getReader: () => stream.getReader() })).toEqual(expected);
+    });
+
+    it('parses a truncated last line (no newline at the end)', async () => {
+      expect(await collect(['1\n2\n', '{"a"', ':3}'])).toEqual([1, 2, { a: 3 }]);
+      expect(await collect(['1\r'])).toEqual([1]);
+    });
+
+    it('yields nothing for empty input and for input made only of newlines', async () => {
+      expect(await collect([])).toEqual([]);
+      expect(await collect('')).toEqual([]);
+      expect(await collect('\n\n\r\n\n')).toEqual([]);
+      expect(await collect(['\n', '\r', '\n', '   ', '\n'])).toEqual([]);
+    });
+
+    it('drops a BOM only at the very start', async () => {
+      expect(await collect([Buffer.from([0xef]), Buffer.from([0xbb]), Buffer.from([0xbf, 0x31])])).toEqual([1]);
+      const error = await failure(collect('1\n\uFEFF2\n'));
+      expect(error).toBeInstanceOf(NDJSONParseError);
+      expect((error as NDJSONParseError).lineNumber).toBe(2);
+    });
+
+    it('round-trips random values cut at random places (property)', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.jsonValue(), { maxLength: 20 }),
+          fc.array(fc.nat(), { maxLength: 12 }),
+          fc.boolean(),
+          async (values, cuts, crlf) => {
+            const bytes = Buffer.from(values.map((v) => JSON.stringify(v)).join(crlf ? '\r\n' : '\n'));
+            const at = [...new Set(cuts.map((c) => (bytes.length ? c % bytes.length : 0)))].sort((a, b) => a - b);
+            // JSON has no -0: compare with what a JSON round trip gives.
+            expect(await collect(cut(bytes, at))).toEqual(JSON.parse(JSON.stringify(values)));
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  });
+
+  describe('maxLineBytes', () => {
+    it('decodes a 16 MiB line arriving in 16 KiB chunks', async () => {
+      const line = Buffer.from(JSON.stringify({ blob: 'é'.repeat(8 * 1024 * 1024 - 6) }));
+      const chunks = cut(line, Array.from({ length: Math.floor(line.length / 16384) }, (_, i) => (i + 1) * 16384));
+      const [value] = await collect<{ blob: string }>(chunks, { maxLineBytes: 17 * 1024 * 1024 });
+      expect(value!.blob.length).toBe(8 * 1024 * 1024 - 6);
+    });
+
+    it('throws a typed error with the line number before the line is accumulated', async () => {
+      let pulled = 0;
+      const hostile = (function* () {
+        yield Buffer.from('1\n2\n');
+        for (let i = 0; i < 1024; i++) {
+          pulled++;
+          yield Buffer.alloc(16384, 0x20);
+        }
+      })();
+      const error = await failure(collect(hostile, { maxLineBytes: 64 * 1024 }));
+      expect(error).toBeInstanceOf(NDJSONLineTooLongError);
+      expect(error).toMatchObject({ code: 'NDJSON_LINE_TOO_LONG', lineNumber: 3, maxLineBytes: 65536 });
+      // Stopped right after the limit: 64 KiB is 4 chunks, the 5th crosses it.
+      expect(pulled).toBe(5);
+    });
+
+    it('counts bytes, not the line terminator', async () => {
+      expect(await collect('"abc"\r\n"de"\n', { maxLineBytes: 5 })).toEqual(['abc', 'de']);
+      expect(await collect(['"abc"\r', '\n"de"'], { maxLineBytes: 5 })).toEqual(['abc', 'de']);
+      expect(await collect(['"ab', 'c"'], { maxLineBytes: 5 })).toEqual(['abc']);
+      await expect(collect(['"ab', 'cd"\n'], { maxLineBytes: 5 })).rejects.toMatchObject({ lineNumber: 1 });
+      await expect(collect('1\n"abcd"\n', { maxLineBytes: 5 })).rejects.toMatchObject({ lineNumber: 2 });
+      // Multi-byte characters count as their UTF-8 bytes.
+      await expect(collect('"éé"\n', { maxLineBytes: 5 })).rejects.toBeInstanceOf(NDJSONLineTooLongError);
+    });
+
+    it('rejects a bad limit at the call', () => {
+      expect(() => parseNDJSON('', { maxLineBytes: 0 })).toThrow(TypeError);
+      expect(() => parseNDJSON('', { onMalformed: 'ignore' as 'skip' })).toThrow(TypeError);
+    });
+  });
+
+  describe('onMalformed', () => {
+    const input = '1\n{oops\n3\n';
+
+    it("'error' (default): yields the values before, then throws with line number and excerpt", async () => {
+      const seen: unknown[] = [];
+      const error = await failure(
+        (async () => {
+          for await (const v of parseNDJSON(input)) seen.push(v);
+        })(),
+      );
+      expect(seen).toEqual([1]);
+      expect(error).toBeInstanceOf(NDJSONParseError);
+      expect(error).toMatchObject({ name: 'NDJSONParseError', code: 'NDJSON_MALFORMED_LINE', lineNumber: 2, excerpt: '{oops' });
+      expect((error as Error).cause).toBeInstanceOf(SyntaxError);
+    });
+
+    it('keeps excerpts short', async () => {
+      const error = (await failure(collect(`{${'x'.repeat(10_000)}\n`))) as NDJSONParseError;
+      expect(error.excerpt.length).toBeLessThanOrEqual(61);
+      expect(error.message.length).toBeLessThan(200);
+    });
+
+    it("'skip': drops the line and keeps every line after it", async () => {
+      expect(await collect(input, { onMalformed: 'skip' })).toEqual([1, 3]);
+    });
+
+    it('callback: told about the line, then parsing goes on', async () => {
+      const calls: unknown[] = [];
+      const values = await collect(input, {
+        onMalformed: (line, lineNumber, error) => void calls.push([line, lineNumber, error.code]),
+      });
+      expect(values).toEqual([1, 3]);
+      expect(calls).toEqual([['{oops', 2, 'NDJSON_MALFORMED_LINE']]);
+    });
+
+    it('an async callback is awaited before later values, and its rejection stops the iteration', async () => {
+      const order: string[] = [];
+      const values: unknown[] = [];
+      const error = await failure(
+        (async () => {
+          const it = parseNDJSON('1\nx\n2\ny\n3\n', {
+            onMalformed: async (line) => {
+              await new Promise((r) => setTimeout(r, 5));
+              order.push(line);
+              if (line === 'y') throw new Error('stop at y');
+            },
+          });
+          for await (const v of it) {
+            order.push(String(v));
+            values.push(v);
+          }
+        })(),
+      );
+      expect((error as Error).message).toBe('stop at y');
+      expect(order).toEqual(['1', 'x', '2', 'y']);
+      expect(values).toEqual([1, 2]);
+    });
+
+    it('invalid UTF-8 is a malformed line (never silently replaced), under every policy', async () => {
+      const bytes = Buffer.concat([Buffer.from('"ok"\n"a'), Buffer.from([0xff, 0xfe]), Buffer.from('b"\n"after"\n')]);
+      await expect(collect(bytes)).rejects.toMatchObject({ code: 'NDJSON_INVALID_UTF8', lineNumber: 2 });
+      expect(await collect(bytes, { onMalformed: 'skip' })).toEqual(['ok', 'after']);
+      const lines: number[] = [];
+      expect(await collect(bytes, { onMalformed: (_l, n) => void lines.push(n) })).toEqual(['ok', 'after']);
+      expect(lines).toEqual([2]);
+      // An overlong encoding and a lone continuation byte are invalid too; a real U+FFFD is fine.
+      await expect(collect(Buffer.from([0x22, 0xc0, 0xaf, 0x22]))).rejects.toMatchObject({ code: 'NDJSON_INVALID_UTF8' });
+      await expect(collect(Buffer.from([0x22, 0x80, 0x22]))).rejects.toMatchObject({ code: 'NDJSON_INVALID_UTF8' });
+      expect(await collect('"\uFFFD"')).toEqual(['\uFFFD']);
+    });
+
+    it('a malformed line in the middle of a long run of ASCII lines is found under each policy', async () => {
+      const lines = Array.from({ length: 500 }, (_, i) => JSON.stringify({ i }));
+      lines[250] = '{"i":250,}';
+      const bytes = Buffer.from(lines.join('\n'));
+      await expect(collect(bytes)).rejects.toMatchObject({ lineNumber: 251 });
+      const skipped = await collect<{ i: number }>(bytes, { onMalformed: 'skip' });
+      expect(skipped).toHaveLength(499);
+      expect(skipped[250]).toEqual({ i: 251 });
+      const seen: number[] = [];
+      await collect(cut(bytes, [3000, 3001]), { onMalformed: (_l, n) => void seen.push(n) });
+      expect(seen).toEqual([251]);
+    });
+  });
+
+  describe('validate', () => {
+    const isPoint = (v: unknown): { x: number } => {
+      if (typeof (v as { x?: unknown }).x !== 'number') throw new Error('not a point');
+      return v as { x: number };
+    };
+
+    it('returns the value to yield', async () => {
+      expect(await collect('{"x":1}\n{"x":2}', { validate: (v, n) => ({ ...isPoint(v), n }) })).toEqual([
+        { x: 1, n: 1 },
+        { x: 2, n: 2 },
+      ]);
+    });
+
+    it('a rejection is a malformed line with the hook error as cause', async () => {
+      const error = (await failure(collect('{"x":1}\n{"y":2}', { validate: isPoint }))) as NDJSONParseError;
+      expect(error).toMatchObject({ code: 'NDJSON_INVALID_VALUE', lineNumber: 2, excerpt: '{"y":2}' });
+      expect((error.cause as Error).message).toBe('not a point');
+      expect(await collect('{"x":1}\n{"y":2}\n{"x":3}', { validate: isPoint, onMalformed: 'skip' })).toEqual([{ x: 1 }, { x: 3 }]);
+    });
+
+    it('may be async, and values keep their order', async () => {
+      const validate = async (v: unknown) => {
+        await new Promise((r) => setTimeout(r, Number(v) % 3));
+        if (v === 4) throw new Error('no 4');
+        return Number(v) * 10;
+      };
+      const reported: number[] = [];
+      const values = await collect('1\n2\n3\n4\n5\n6', { validate, onMalformed: (_l, n) => void reported.push(n) });
+      expect(values).toEqual([10, 20, 30, 50, 60]);
+      expect(reported).toEqual([4]);
+      await expect(collect('1\n4\n5', { validate })).rejects.toMatchObject({ code: 'NDJSON_INVALID_VALUE', lineNumber: 2 });
+    });
+  });
+
+  describe('consumption', () => {
+    it('reads one chunk ahead at most, and breaking out releases the source', async () => {
+      let pulled = 0;
+      let released = false;
+      const source = (async function* () {
+        try {
+          for (let i = 0; i < 100; i++) {
+            pulled++;
+            yield `${i}\n${i}\n`;
+          }
+        } finally {
+          released = true;
+        }
+      })();
+      for await (const value of parseNDJSON(source)) {
+        if (value === 3) break;
+      }
+      // 3 is in the 4th chunk; nothing after it was read.
+      expect(pulled).toBe(4);
+      expect(released).toBe(true);
+    });
+
+    it('signal: aborting ends a stalled read with the reason and releases the source', async () => {
+      let released = false;
+      const stalled = new Readable({ read() {} });
+      stalled.push('1\n');
+      stalled.on('close', () => (released = true));
+      const controller = new AbortController();
+      const seen: unknown[] = [];
+      const done = (async () => {
+        for await (const v of parseNDJSON(stalled, { signal: controller.signal })) {
+          seen.push(v);
+          setTimeout(() => controller.abort(new Error('enough')), 5);
+        }
+      })();
+      await expect(done).rejects.toThrow('enough');
+      expect(seen).toEqual([1]);
+      await new Promise((r) => setImmediate(r));
+      expect(released).toBe(true);
+    });
+
+    it('a source error reaches the consumer after the values before it', async () => {
+      const source = (async function* () {
+        yield '1\n2';
+        throw new Error('source broke');
+      })();
+      const seen: unknown[] = [];
+      await expect(
+        (async () => {
+          for await (const v of parseNDJSON(source)) seen.push(v);
+        })(),
+      ).rejects.toThrow('source broke');
+      expect(seen).toEqual([1]);
+    });
+
+    it('serialises next() calls made without awaiting', async () => {
+      const it = parseNDJSON(['1\n2\n', 'x\n3\n'], { onMalformed: 'skip' });
+      const results = await Promise.all([it.next(), it.next(), it.next(), it.next()]);
+      expect(results).toEqual([
+        { done: false, value: 1 },
+        { done: false, value: 2 },
+        { done: false, value: 3 },
+        { done: true, value: undefined },
+      ]);
+    });
+
+    it('rejects chunks that are not bytes or text', async () => {
+      await expect(collect([{}] as unknown as string[])).rejects.toThrow(TypeError);
+      expect(() => parseNDJSON(42 as unknown as string)).toThrow(TypeError);
+    });
+  });
+});
