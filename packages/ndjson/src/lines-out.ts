@@ -30,10 +30,17 @@ const DONE: IteratorResult<string, undefined> = Object.freeze({ done: true, valu
  * Maps values to lines without a generator in between, so `return()` reaches the source at once
  * (stream-generator calls it when the client goes away) and the sync path stays sync.
  */
-export function toLines(values: NDJSONValues, serialize: Serialize, onFailure: OnFailure): Iterable<string> | AsyncIterable<string> {
-  if (typeof values === 'string' || values instanceof Uint8Array || values === null || typeof values !== 'object') {
-    throw new TypeError('ndjson(): the source must be an iterable of values (to send text that already is NDJSON, use stream() from @sluice/stream-generator)');
+export function checkValues(values: unknown): asserts values is NDJSONValues {
+  if (typeof values === 'string' || values instanceof Uint8Array) {
+    throw new TypeError('ndjson(): the source must be an iterable of values, not text or bytes (to send text that already is NDJSON, use stream() from @sluice/stream-generator)');
   }
+  if (typeof values !== 'object' || values === null || !(Symbol.asyncIterator in values || Symbol.iterator in values)) {
+    throw new TypeError('ndjson(): the source must be an iterable or async iterable of values, or a function (signal) => one of those');
+  }
+}
+
+export function toLines(values: NDJSONValues, serialize: Serialize, onFailure: OnFailure): Iterable<string> | AsyncIterable<string> {
+  checkValues(values);
   let index = 0;
   let ended = false;
   const fail = (error: unknown, close: () => unknown): IteratorResult<string, undefined> => {
@@ -74,7 +81,6 @@ export function toLines(values: NDJSONValues, serialize: Serialize, onFailure: O
     };
     return iterator;
   }
-  if (!(Symbol.iterator in values)) throw new TypeError('ndjson(): the source must be an iterable or async iterable of values');
   const it = values[Symbol.iterator]();
   const close = () => it.return?.();
   const iterator: IterableIterator<string> = {

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { finished } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { stream, type StreamOptions } from '@sluice/stream-generator';
-import { serializer, toLines, type NDJSONValues } from './lines-out.js';
+import { checkValues, serializer, toLines, type NDJSONValues } from './lines-out.js';
 
 /** What `ndjson()` sends: values, or a function of an AbortSignal (aborted when the client goes away) returning them. */
 export type NDJSONResponseSource<T = unknown> =
@@ -74,6 +74,7 @@ export async function ndjson<T = unknown>(
 ): Promise<void> {
   const { replacer, errorLine = false, onError, contentType = 'application/x-ndjson', ...rest } = options;
   if (replacer !== undefined && typeof replacer !== 'function') throw new TypeError('ndjson(): options.replacer must be a function');
+  if (typeof source !== 'function') checkValues(source);
   const serialize = serializer(replacer);
   let inBand: { error: unknown } | undefined;
   const onFailure = (error: unknown, linesSent: number): string | undefined => {
