@@ -7,7 +7,7 @@ import type { Step } from './source.js';
  * Longest stretch a source that never waits may keep the event loop busy before the pump yields
  * (setImmediate) so other requests on the server are served. Checked every {@link CHECK_EVERY} chunks.
  */
-const SLICE_MS = 8;
+const SLICE_MS = 5;
 const CHECK_EVERY = 64;
 
 /** Per-stream state shared between the pump and `stream()`'s close handling. */
@@ -22,10 +22,13 @@ export interface PumpState {
 
 const now = () => performance.now();
 
-/** Hands the loop back to other work for one turn (and writes what is pending first). */
+/**
+ * Writes what is pending, then hands the loop back to other work for one turn. Waiting for 'drain'
+ * alone is not enough: a write the socket took at once emits it on the next tick, not a later turn.
+ */
 async function breathe(st: PumpState): Promise<void> {
-  if (st.sink.flush()) await nextTurn(undefined, { ref: false });
-  else await drained(st.res);
+  if (!st.sink.flush()) await drained(st.res);
+  if (!st.settled) await nextTurn(undefined, { ref: false });
 }
 
 /** Pulls a synchronous iterator: only while the socket accepts more, yielding every SLICE_MS. */
@@ -37,10 +40,10 @@ export async function pumpSync(next: () => Step, st: PumpState): Promise<void> {
     const step = next();
     if (step.done) return;
     if (sink.add(step.value) && !sink.flush()) {
-      await drained(res);
+      await drained(res); // may resolve within this turn: the time check below still applies
       if (st.settled) return;
-      since = now();
-    } else if (++count % CHECK_EVERY === 0 && now() - since >= SLICE_MS) {
+    }
+    if (++count % CHECK_EVERY === 0 && now() - since >= SLICE_MS) {
       await breathe(st);
       if (st.settled) return;
       since = now();
@@ -66,7 +69,6 @@ export async function pumpAsync(next: () => PromiseLike<Step>, st: PumpState): P
     if (res.writableNeedDrain) {
       await drained(res);
       if (st.settled) return;
-      since = now();
     }
     const step = await next();
     if (st.settled || step.done) return;

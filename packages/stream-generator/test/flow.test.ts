@@ -75,7 +75,7 @@ describe.each(expresses)('flow control on %s', (_name, makeApp) => {
       const got = await rawGet(`${server.url}/s`);
       await server.close();
       expect(got.body.length).toBe(100_000);
-      // 65,536 chars then the rest, plus one write per 8 ms slice on a slow (loaded) machine.
+      // 65,536 chars then the rest, plus one write per 5 ms slice on a slow (loaded) machine.
       expect(writes).toBeGreaterThanOrEqual(2);
       expect(writes).toBeLessThanOrEqual(10);
     });
