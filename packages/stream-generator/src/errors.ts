@@ -22,9 +22,9 @@ export function describe(value: unknown): string {
   return `${typeof value} (${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown})`;
 }
 
-export function chunkError(value: unknown): StreamTypeError {
+export function chunkError(value: unknown, where = 'stream()'): StreamTypeError {
   return new StreamTypeError(
     'ERR_INVALID_CHUNK',
-    `stream(): the source yielded ${describe(value)}; expected a string, Buffer or Uint8Array (serialise objects first, e.g. JSON.stringify(x) + "\\n")`,
+    `${where}: the source yielded ${describe(value)}; expected a string, Buffer or Uint8Array (serialise objects first, e.g. JSON.stringify(x) + "\\n")`,
   );
 }

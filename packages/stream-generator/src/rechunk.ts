@@ -21,7 +21,7 @@ async function* slices(source: Iterable<Chunk> | AsyncIterable<Chunk>, size: num
   let parts: Buffer[] = [];
   let held = 0;
   for await (const chunk of source) {
-    if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) throw chunkError(chunk);
+    if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) throw chunkError(chunk, 'rechunk()');
     let buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (held + buf.length < size) {
       if (buf.length > 0) parts.push(buf);

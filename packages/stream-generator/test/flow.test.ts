@@ -1,4 +1,6 @@
 import http from 'node:http';
+import { constants, gunzipSync } from 'node:zlib';
+import compression from 'compression';
 import type { Response } from 'express';
 import { stream, type Source } from '@sluice/stream-generator';
 import { deferred, expresses, listen, rawGet, sleep, within } from './helpers.js';
@@ -92,6 +94,28 @@ describe.each(expresses)('flow control on %s', (_name, makeApp) => {
       expect(got.body.toString()).toBe('first part second');
       expect(got.arrivals.length).toBe(2);
       expect(got.arrivals[1]!.ms - got.arrivals[0]!.ms).toBeGreaterThanOrEqual(200);
+    });
+  });
+
+  describe('behind compression', () => {
+    it('flushes the compressor at each write, so paused output is not held back', async () => {
+      const app = makeApp();
+      app.use(compression({ threshold: 0 }));
+      app.get('/s', (_req, res) => void stream(res, (async function* () {
+        yield 'first';
+        await sleep(300);
+        yield 'second';
+      })(), { contentType: 'text/plain' }));
+      const server = await listen(app);
+      const got = await rawGet(`${server.url}/s`, 'GET', { 'Accept-Encoding': 'gzip' });
+      await server.close();
+      expect(got.headers['content-encoding']).toBe('gzip');
+      expect(gunzipSync(got.body).toString()).toBe('firstsecond');
+      // What arrived well before the end must already decompress to "first" (unflushed, the
+      // compressor would hold it until the end).
+      const end = got.arrivals.at(-1)!.ms;
+      const early = got.arrivals.filter((a) => a.ms <= end - 200).reduce((n, a) => n + a.bytes, 0);
+      expect(gunzipSync(got.body.subarray(0, early), { finishFlush: constants.Z_SYNC_FLUSH }).toString()).toBe('first');
     });
   });
 

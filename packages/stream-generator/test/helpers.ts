@@ -63,10 +63,10 @@ export interface RawResult {
 }
 
 /** GETs `url` with a raw client and reports whether the body ended cleanly or was cut. */
-export function rawGet(url: string, method = 'GET'): Promise<RawResult> {
+export function rawGet(url: string, method = 'GET', headers: http.OutgoingHttpHeaders = {}): Promise<RawResult> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent: false }, (res) => {
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
       const parts: Buffer[] = [];
       const arrivals: RawResult['arrivals'] = [];
       res.on('data', (c: Buffer) => {
