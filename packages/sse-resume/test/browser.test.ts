@@ -50,11 +50,11 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>feed</title><script>
       try {
         await page.goto(`${feed.server.url}/`);
         await feed.run(60, 20);
-        await page.waitForFunction(() => (window as unknown as { received: string[] }).received.length >= 60, null, {
+        await page.waitForFunction(() => (globalThis as unknown as { received: string[] }).received.length >= 60, null, {
           timeout: 15_000,
         });
         const { received, ids } = await page.evaluate(() => {
-          const w = window as unknown as { received: string[]; ids: string[] };
+          const w = globalThis as unknown as { received: string[]; ids: string[] };
           return { received: w.received, ids: w.ids };
         });
         expect(received).toEqual(Array.from({ length: 60 }, (_, i) => String(i + 1)));
