@@ -15,7 +15,7 @@ export class StreamTypeError extends TypeError {
 
 /** Names a value's type for messages: `number (42)`, `object (Object)`, `null`. */
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (typeof value === 'object') return `object (${value.constructor?.name ?? 'null prototype'})`;
   if (typeof value === 'function') return 'function';
   const shown = typeof value === 'symbol' ? value.toString() : JSON.stringify(value) ?? String(value);

@@ -50,8 +50,8 @@ export class Sink {
     this.parts = [];
     this.size = 0;
     if (!this.started) {
+      this.start(); // may throw (a bad header) while the error can still be an HTTP error
       this.started = true;
-      this.start();
     }
     const ok = this.res.write(data);
     // Behind `compression`, push the bytes out now rather than at the compressor's convenience.

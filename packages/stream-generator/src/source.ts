@@ -68,3 +68,12 @@ export function toPuller(source: BodySource, report: (error: unknown) => void): 
     `stream(): cannot stream ${describe(source)}; expected an iterable or async iterable of chunks, a Node Readable, a web ReadableStream, a string/Buffer, or a function (signal) => one of those`,
   );
 }
+
+/** Releases a source that will not be read (HEAD, client already gone, bad options); never throws. */
+export function discard(source: BodySource, report: (error: unknown) => void): void {
+  try {
+    toPuller(source, report).release();
+  } catch {
+    // Not a source at all: nothing was opened, so nothing to release.
+  }
+}

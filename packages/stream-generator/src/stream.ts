@@ -1,9 +1,9 @@
-import type { ServerResponse } from 'node:http';
+import { validateHeaderName, validateHeaderValue, type ServerResponse } from 'node:http';
 import { create as contentDisposition } from 'content-disposition';
 import { StreamTypeError } from './errors.js';
 import { pumpAsync, pumpSync, type PumpState } from './pump.js';
 import { Sink, isGone } from './sink.js';
-import { toPuller, type Puller } from './source.js';
+import { discard, toPuller, type Puller } from './source.js';
 import type { BodySource, Source, StreamOptions } from './types.js';
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
@@ -24,8 +24,14 @@ export function checkOptions(options: StreamOptions): void {
 
 function writeHead(res: ServerResponse, options: StreamOptions): void {
   if (res.headersSent) return;
+  const headers = Object.entries(options.headers ?? {});
+  // Validate all first: a bad header must not leave half of them on the error response.
+  for (const [name, value] of headers) {
+    validateHeaderName(name);
+    for (const one of Array.isArray(value) ? value : [value]) validateHeaderValue(name, one);
+  }
   if (options.status !== undefined) res.statusCode = options.status;
-  for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
+  for (const [name, value] of headers) res.setHeader(name, value);
   if (options.contentType !== undefined) res.setHeader('Content-Type', options.contentType);
   else if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'application/octet-stream');
   if (options.filename !== undefined) res.setHeader('Content-Disposition', contentDisposition(options.filename));
@@ -44,11 +50,19 @@ function writeHead(res: ServerResponse, options: StreamOptions): void {
  */
 export function stream(res: ServerResponse, source: Source, options: StreamOptions = {}): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    checkOptions(options);
     const { onError } = options;
-    const controller = new AbortController();
     const report = (error: unknown) => onError?.(error);
+    try {
+      checkOptions(options);
+    } catch (error) {
+      // Still release what we were handed: a Readable holds a file descriptor or a socket.
+      if (typeof source !== 'function') discard(source, report);
+      return reject(error);
+    }
+    const controller = new AbortController();
     const sink = new Sink(res, options.bufferBytes ?? 65536, () => writeHead(res, options));
+    // Bytes someone wrote before us count: from then on a failure can only cut the response.
+    sink.started = res.headersSent;
     const st: PumpState = { res, sink, settled: false, flushTurn: undefined };
     let puller: Puller | undefined;
 
@@ -82,14 +96,14 @@ export function stream(res: ServerResponse, source: Source, options: StreamOptio
     };
     const end = () => {
       if (st.settled) return;
-      settle();
-      sink.flush();
+      sink.flush(); // these two may throw (a bad header): `fail` must still see an unsettled stream
       writeHead(res, options);
+      settle();
       res.end();
       resolve();
     };
     const run = async (body: BodySource) => {
-      if (st.settled) return toPuller(body, report).release();
+      if (st.settled) return discard(body, report);
       puller = toPuller(body, report);
       await (puller.sync ? pumpSync(puller.next, st) : pumpAsync(puller.next, st));
       end();
@@ -97,7 +111,7 @@ export function stream(res: ServerResponse, source: Source, options: StreamOptio
 
     const isHead = (res as { req?: { method?: string } }).req?.method === 'HEAD';
     if (isHead || isGone(res)) {
-      if (typeof source !== 'function') toPuller(source, report).release();
+      if (typeof source !== 'function') discard(source, report);
       if (isHead && !isGone(res)) {
         writeHead(res, options);
         res.end();

@@ -174,6 +174,39 @@ describe.each(expresses)('stream() on %s', (_name, makeApp) => {
       expect((errors[0] as StreamTypeError).message).toContain('object (Object)');
     });
 
+    it('a header that cannot be sent is a 500 carrying none of the requested headers', async () => {
+      const res = await request(createApp(() => ['x'], { headers: { 'X-Ok': 'a', 'X-Bad': 'a\nb' }, status: 201 })).get('/s');
+      expect(res.status).toBe(500);
+      expect(res.headers['x-ok']).toBeUndefined();
+      expect(res.body.code).toBe('ERR_INVALID_CHAR');
+    });
+
+    it('closes a Readable it was handed when the options are invalid', async () => {
+      const readable = Readable.from(['x']);
+      await expect(stream(null as never, readable, { status: 1 })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+      expect(readable.destroyed).toBe(true);
+    });
+
+    it('names null and undefined chunks', async () => {
+      for (const [chunk, named] of [[null, 'yielded null;'], [undefined, 'yielded undefined;']] as const) {
+        const res = await request(createApp(() => [chunk] as unknown as string[])).get('/s');
+        expect(res.body.message).toContain(named);
+      }
+    });
+
+    it('treats bytes written before stream() as the first byte: a later failure cuts the response', async () => {
+      const app = makeApp();
+      app.get('/s', (_req, res) => {
+        res.write('preamble\n');
+        stream(res, (async function* () { throw new Error('after preamble'); })(), { onError: () => undefined }).catch(() => undefined);
+      });
+      const server = await listen(app);
+      const got = await rawGet(`${server.url}/s`);
+      await server.close();
+      expect(got.body.toString()).toBe('preamble\n');
+      expect(got.complete).toBe(false);
+    });
+
     it('the promise rejects after the first byte when there is no onError', async () => {
       let settled: unknown;
       const app = makeApp();
