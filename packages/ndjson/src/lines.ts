@@ -109,12 +109,14 @@ export class LineSplitter {
     if (end > begin && bytes[end - 1] === CR) end--;
     if (end - begin > this.maxLineBytes) throw this.tooLong(this.lineNumber);
     if (end <= begin) return true;
-    const view = bytes.subarray(begin, end);
-    // Latin-1 decodes several times faster than UTF-8 and the same for ASCII: worth a check on long lines.
-    if (end - begin >= LONG_LINE && isAscii(view)) return sink.line(view.toString('latin1'), this.lineNumber);
-    const text = view.toString('utf8');
+    // Latin-1 decodes several times faster than UTF-8 and the same for ASCII: worth a check on long
+    // lines. (Views are made only when needed: creating one costs about as much as decoding a short line.)
+    if (end - begin >= LONG_LINE && isAscii(bytes.subarray(begin, end))) {
+      return sink.line(bytes.toString('latin1', begin, end), this.lineNumber);
+    }
+    const text = bytes.toString('utf8', begin, end);
     // U+FFFD is what the decoder puts in place of bad bytes; only then are the bytes checked.
-    if (text.indexOf('\uFFFD') !== -1 && !isUtf8(view)) return sink.invalidUtf8(text, this.lineNumber);
+    if (text.indexOf('\uFFFD') !== -1 && !isUtf8(bytes.subarray(begin, end))) return sink.invalidUtf8(text, this.lineNumber);
     return sink.line(text, this.lineNumber);
   }
 
