@@ -70,7 +70,13 @@ function respondWith(req: IncomingMessage, res: ServerResponse, error: HttpError
   req.resume();
   // Waiting for the response to be out means an Express 5 handler that rethrows (whose default
   // error handler destroys a socket that has sent headers) cannot cut it short.
-  return new Promise((resolve) => finished(res, () => resolve()));
+  return new Promise((resolve) => {
+    // finished() leaves its listeners in place unless its cleanup is called.
+    const cleanup = finished(res, () => {
+      cleanup();
+      resolve();
+    });
+  });
 }
 
 /** The upload's bytes; an upload cut before its end becomes an {@link NDJSONAbortedError}. */

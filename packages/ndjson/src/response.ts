@@ -109,8 +109,11 @@ export function ndjsonResponse(defaults: NDJSONOptions = {}): RequestHandler {
         const forward = () => (req.next ?? next)(error);
         // After headers, Express's default handler destroys the socket: let the response (a
         // cut one, or one ended by an error line) finish first.
-        if (!res.headersSent) forward();
-        else finished(res, forward);
+        if (!res.headersSent) return forward();
+        const cleanup = finished(res, () => {
+          cleanup(); // finished() leaves its listeners in place otherwise
+          forward();
+        });
       });
     next();
   };

@@ -141,13 +141,27 @@ describe.each(expresses)('ndjson() / ndjsonResponse() on %s', (_name, express) =
     it('a function writes its own record; without onError the error goes to next(err) once the response is out', async () => {
       const seen = deferred<unknown>();
       const errorLine = (e: unknown) => ({ type: 'error', reason: (e as Error).message });
-      const app = createApp(express, { errorLine }, (_req, res) => void res.ndjson!(failing()), seen.resolve);
+      let response: http.ServerResponse | undefined;
+      const events = ['close', 'finish', 'error', 'drain'];
+      let baseline: number[] = [];
+      const app = createApp(
+        express,
+        { errorLine },
+        (_req, res) => {
+          response = res;
+          baseline = events.map((e) => res.listenerCount(e));
+          void res.ndjson!(failing());
+        },
+        seen.resolve,
+      );
       const server = await listen(app);
       try {
         const res = await rawGet(server.url);
         expect(res.complete).toBe(true);
         expect(res.text).toBe('{"row":1}\n{"type":"error","reason":"db connection lost"}\n');
         expect(await within(2000, seen.promise, 'next(err)')).toMatchObject({ message: 'db connection lost' });
+        // Nothing of ours is left listening on the finished response (Node's own listeners stay).
+        expect(events.map((e) => response!.listenerCount(e))).toEqual(baseline);
       } finally {
         await server.close();
       }
