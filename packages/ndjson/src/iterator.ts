@@ -1,0 +1,186 @@
+import { NDJSONParseError, type NDJSONParseErrorCode } from './errors.js';
+import { LineSplitter, type LineSink } from './lines.js';
+import type { OnMalformed, ParseNDJSONOptions } from './parse.js';
+
+const SKIP = Symbol('skip');
+
+/** A queue entry that must be awaited: an async `validate` result or an async `onMalformed` call. */
+class Deferred {
+  constructor(
+    readonly promise: PromiseLike<unknown>,
+    readonly yields: boolean,
+    readonly lineNumber: number,
+    readonly text: string,
+  ) {}
+}
+
+const isThenable = (x: unknown): x is PromiseLike<unknown> =>
+  typeof (x as PromiseLike<unknown> | null)?.then === 'function';
+
+/**
+ * The async iterator behind `parseNDJSON()`. A chunk is split synchronously into a queue of values,
+ * which `next()` hands out without further async machinery; an async `validate` or `onMalformed`
+ * leaves a {@link Deferred} in the queue, so order is kept. Errors are queued behind the values
+ * before them.
+ */
+export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
+  private queue: unknown[] = [];
+  private at = 0;
+  private failure: { error: unknown } | undefined;
+  private ended = false;
+  private busy = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly splitter: LineSplitter;
+
+  constructor(
+    private readonly chunks: AsyncGenerator<Buffer, void, undefined>,
+    maxLineBytes: number,
+    private readonly onMalformed: OnMalformed,
+    private readonly validate: ParseNDJSONOptions<T>['validate'],
+  ) {
+    this.splitter = new LineSplitter(maxLineBytes);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    // Fast path: a value decoded from the current chunk, with nothing else in flight.
+    if (this.busy === 0 && this.at < this.queue.length && !(this.queue[this.at] instanceof Deferred)) {
+      return Promise.resolve({ value: this.queue[this.at++] as T, done: false });
+    }
+    return this.serial(() => this.pull());
+  }
+
+  return(): Promise<IteratorResult<T, undefined>> {
+    return this.serial(async () => {
+      await this.close();
+      return { value: undefined, done: true };
+    });
+  }
+
+  /** Runs calls one after another, as a hand-called iterator may call next() without awaiting. */
+  private serial<R>(task: () => Promise<R>): Promise<R> {
+    this.busy++;
+    const run = this.tail.then(task);
+    this.tail = run.then(
+      () => this.busy--,
+      () => this.busy--,
+    );
+    return run;
+  }
+
+  private async close(): Promise<void> {
+    this.queue = [];
+    this.at = 0;
+    if (this.ended) return;
+    this.ended = true;
+    await this.chunks.return();
+  }
+
+  private async pull(): Promise<IteratorResult<T, undefined>> {
+    for (;;) {
+      if (this.at < this.queue.length) {
+        const item = this.queue[this.at++];
+        if (!(item instanceof Deferred)) return { value: item as T, done: false };
+        const value = await this.settle(item);
+        if (value !== SKIP) return { value: value as T, done: false };
+        continue;
+      }
+      if (this.failure) {
+        const { error } = this.failure;
+        this.failure = undefined;
+        await this.close();
+        throw error;
+      }
+      if (this.ended) return { value: undefined, done: true };
+      this.queue.length = 0;
+      this.at = 0;
+      await this.fill();
+    }
+  }
+
+  /** Reads and splits the next chunk; errors are queued behind the values before them. */
+  private async fill(): Promise<void> {
+    // A sink that stops has set `failure` itself; splitter and source errors are caught here.
+    try {
+      const result = await this.chunks.next();
+      if (result.done) {
+        this.ended = true;
+        this.splitter.end(this);
+      } else {
+        this.splitter.push(result.value, this);
+      }
+    } catch (error) {
+      this.failure = { error };
+    }
+  }
+
+  private async settle(item: Deferred): Promise<unknown> {
+    try {
+      const value = await item.promise;
+      return item.yields ? value : SKIP;
+    } catch (error) {
+      if (!item.yields) throw await this.fail(error);
+      const parseError = new NDJSONParseError('NDJSON_INVALID_VALUE', item.lineNumber, item.text, error);
+      if (this.onMalformed === 'error') throw await this.fail(parseError);
+      if (this.onMalformed !== 'skip') {
+        try {
+          await this.onMalformed(item.text, item.lineNumber, parseError);
+        } catch (callbackError) {
+          throw await this.fail(callbackError);
+        }
+      }
+      return SKIP;
+    }
+  }
+
+  private async fail(error: unknown): Promise<unknown> {
+    await this.close();
+    return error;
+  }
+
+  /** LineSink: one line of text, synchronously. */
+  line(text: string, lineNumber: number): boolean {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      if (text.trim() === '') return true;
+      return this.malformed('NDJSON_MALFORMED_LINE', text, lineNumber, error);
+    }
+    if (this.validate === undefined) {
+      this.queue.push(value);
+      return true;
+    }
+    try {
+      value = this.validate(value, lineNumber);
+    } catch (error) {
+      return this.malformed('NDJSON_INVALID_VALUE', text, lineNumber, error);
+    }
+    this.queue.push(isThenable(value) ? new Deferred(value, true, lineNumber, text) : value);
+    return true;
+  }
+
+  invalidUtf8(text: string, lineNumber: number): boolean {
+    return this.malformed('NDJSON_INVALID_UTF8', text, lineNumber, undefined);
+  }
+
+  private malformed(code: NDJSONParseErrorCode, text: string, lineNumber: number, cause: unknown): boolean {
+    const error = new NDJSONParseError(code, lineNumber, text, cause);
+    if (this.onMalformed === 'skip') return true;
+    if (this.onMalformed === 'error') {
+      this.failure = { error };
+      return false;
+    }
+    try {
+      const result = this.onMalformed(text, lineNumber, error);
+      if (isThenable(result)) this.queue.push(new Deferred(result, false, lineNumber, text));
+      return true;
+    } catch (callbackError) {
+      this.failure = { error: callbackError };
+      return false;
+    }
+  }
+}
