@@ -5,6 +5,8 @@ const LF = 10;
 const CR = 13;
 /** Lines from this length on are checked for ASCII before decoding (a native call saved on short ones). */
 const LONG_LINE = 1024;
+/** Views of an unfinished line merged into one buffer at a time, when they are small. */
+const MERGE_PARTS = 256;
 
 /** Receives each non-empty line; returns `false` to stop splitting. */
 export interface LineSink {
@@ -20,6 +22,8 @@ export interface LineSink {
  */
 export class LineSplitter {
   private parts: Buffer[] = [];
+  /** parts[0, merged) are not merged again. */
+  private merged = 0;
   private pending = 0;
   lineNumber = 0;
   /** Finds bytes >= 0x80 in Latin-1 text; per instance, as `lastIndex` is state. */
@@ -41,6 +45,7 @@ export class LineSplitter {
       this.parts.push(head);
       head = Buffer.concat(this.parts, this.pending + first);
       this.parts = [];
+      this.merged = 0;
       this.pending = 0;
     }
     this.lineNumber++;
@@ -57,18 +62,29 @@ export class LineSplitter {
     if (this.pending === 0) return true;
     const line = Buffer.concat(this.parts, this.pending);
     this.parts = [];
+    this.merged = 0;
     this.pending = 0;
     this.lineNumber++;
     return this.bytesLine(line, this.lineNumber === 1 ? bomLength(line) : 0, line.length, sink);
   }
 
   private hold(bytes: Buffer): void {
+    if (bytes.length === 0) return;
     this.pending += bytes.length;
     // One byte of slack for a `\r` whose `\n` has not arrived yet. The check runs before the bytes
     // are kept, so a hostile line never holds more than maxLineBytes + 1 bytes.
     const limit = this.maxLineBytes + (bytes[bytes.length - 1] === CR ? 1 : 0);
     if (this.pending > limit) throw this.tooLong(this.lineNumber + 1);
     this.parts.push(bytes);
+    // A view costs ~100 bytes: with tiny chunks (1 byte each, say) that would be 100x the line.
+    // Runs of small views are copied into one buffer; each byte is copied at most once this way.
+    if (this.parts.length - this.merged >= MERGE_PARTS) {
+      const run = this.parts.splice(this.merged);
+      const size = run.reduce((sum, part) => sum + part.length, 0);
+      if (size < MERGE_PARTS * 1024) this.parts.push(Buffer.concat(run, size));
+      else this.parts.push(...run);
+      this.merged = this.parts.length;
+    }
   }
 
   /**
@@ -122,6 +138,7 @@ export class LineSplitter {
 
   private tooLong(lineNumber: number): NDJSONLineTooLongError {
     this.parts = [];
+    this.merged = 0;
     this.pending = 0;
     return new NDJSONLineTooLongError(lineNumber, this.maxLineBytes);
   }

@@ -55,6 +55,12 @@ describe('parseNDJSON()', () => {
       }
     });
 
+    it('decodes a long line arriving one byte per chunk', async () => {
+      const line = Buffer.from(JSON.stringify({ text: 'é😀a'.repeat(20_000) }));
+      const [value] = await collect<{ text: string }>([...line].map((b) => Uint8Array.of(b)));
+      expect(value!.text).toBe('é😀a'.repeat(20_000));
+    });
+
     it('decodes one byte per chunk', async () => {
       const bytes = Buffer.from(text);
       expect(await collect([...bytes].map((b) => Uint8Array.of(b)))).toEqual(expected);
