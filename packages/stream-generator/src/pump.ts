@@ -18,6 +18,8 @@ export interface PumpState {
   settled: boolean;
   /** The pending "flush when the source pauses" turn, cleared by `stream()` when it settles. */
   flushTurn: NodeJS.Immediate | undefined;
+  /** Fails the stream from outside the pump's own promise chain (the flush turn). */
+  readonly fail: (error: unknown) => void;
 }
 
 const now = () => performance.now();
@@ -61,7 +63,11 @@ export async function pumpAsync(next: () => PromiseLike<Step>, st: PumpState): P
   const { sink, res } = st;
   const flushPaused = () => {
     st.flushTurn = undefined;
-    if (!st.settled) sink.flush();
+    try {
+      if (!st.settled) sink.flush();
+    } catch (error) {
+      st.fail(error); // e.g. a header Node refuses, set with the first write: never an uncaught throw
+    }
   };
   let since = now();
   let count = 0;

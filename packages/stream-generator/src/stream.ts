@@ -63,7 +63,6 @@ export function stream(res: ServerResponse, source: Source, options: StreamOptio
     const sink = new Sink(res, options.bufferBytes ?? 65536, () => writeHead(res, options));
     // Bytes someone wrote before us count: from then on a failure can only cut the response.
     sink.started = res.headersSent;
-    const st: PumpState = { res, sink, settled: false, flushTurn: undefined };
     let puller: Puller | undefined;
 
     const settle = () => {
@@ -94,6 +93,7 @@ export function stream(res: ServerResponse, source: Source, options: StreamOptio
         reject(hookError);
       }
     };
+    const st: PumpState = { res, sink, settled: false, flushTurn: undefined, fail };
     const end = () => {
       if (st.settled) return;
       sink.flush(); // these two may throw (a bad header): `fail` must still see an unsettled stream

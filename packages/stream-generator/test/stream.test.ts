@@ -181,6 +181,13 @@ describe.each(expresses)('stream() on %s', (_name, makeApp) => {
       expect(res.body.code).toBe('ERR_INVALID_CHAR');
     });
 
+    it('a header refused at the first write of a pausing async source is a 500, not a crash', async () => {
+      const source = async function* () { yield 'a'; await sleep(20); yield 'b'; };
+      const res = await request(createApp(() => source(), { headers: { 'X-Bad': 'a\rb' } })).get('/s');
+      expect(res.status).toBe(500);
+      expect(res.body.code).toBe('ERR_INVALID_CHAR');
+    });
+
     it('closes a Readable it was handed when the options are invalid', async () => {
       const readable = Readable.from(['x']);
       await expect(stream(null as never, readable, { status: 1 })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
