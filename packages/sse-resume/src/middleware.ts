@@ -46,6 +46,7 @@ export function resume(options: ResumeOptions): ResumeHandler {
     }
     const stream = createSSEStream(req, res);
     res.sse = stream;
+    if (stream.closed) return; // HEAD, or the client already left: nothing to follow
     const subscriber = new Subscriber(stream, res, settings.maxBufferedBytes, settings.retryMs);
     if (shutDown) {
       subscriber.end();

@@ -370,6 +370,19 @@ describe.each(frameworks)('resume() on %s', (_name, framework) => {
       }
     });
 
+    it('answers HEAD with the headers only and follows nothing', async () => {
+      const { store, feed, server, url } = await setup();
+      try {
+        const res = await request(url).head('');
+        expect(res.status).toBe(200);
+        expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+        expect(feed.size).toBe(0);
+        expect(store.subscriberCount()).toBe(0);
+      } finally {
+        server.close();
+      }
+    });
+
     it('leaves no subscription, timer or listener behind after 1,000 connect/disconnect cycles', async () => {
       const scheduler = new KeepaliveScheduler();
       const { store, feed, server, url } = await setup({}, [keepalive({ intervalMs: 1000, scheduler })]);
