@@ -21,15 +21,16 @@ declare global {
  * (a proper error status); after it, to `options.onError` when given, else also to `next(err)`,
  * whose default handler only closes the (already cut) connection. Never rejects.
  */
-function streamTo(req: Request, res: Response, next: NextFunction, source: Source, options?: StreamOptions): Promise<void> {
-  // req.next is the innermost router's `next` at the time of the call (sub-routers' error handlers).
-  return stream(res, source, options).catch((error: unknown) => (req.next ?? next)(error));
+function streamTo(res: Response, next: NextFunction, source: Source, options?: StreamOptions): Promise<void> {
+  return stream(res, source, options).catch((error: unknown) => next(error));
 }
 
 /** Middleware adding `res.stream(source, options?)` (see `stream()`); errors go to `next(err)`. */
 export function streaming(): RequestHandler {
   return function streaming(req, res, next) {
-    res.stream = (source, options) => streamTo(req, res, next, source, options);
+    // `req.next` is the `next` of the router running the route that calls res.stream() (so a
+    // sub-router's error handlers apply); this middleware's own `next` is the fallback.
+    res.stream = (source, options) => streamTo(res, req.next ?? next, source, options);
     next();
   };
 }
@@ -46,6 +47,6 @@ export function streamRoute(
     throw new StreamTypeError('ERR_INVALID_OPTION', 'streamRoute(fn): fn must be a function, e.g. streamRoute(async function* (req, signal) { yield "hi" })');
   checkOptions(options);
   return function streamRoute(req, res, next) {
-    void streamTo(req, res, next, (signal) => fn(req, signal), options);
+    void streamTo(res, next, (signal) => fn(req, signal), options);
   };
 }

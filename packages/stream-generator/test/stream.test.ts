@@ -256,6 +256,18 @@ describe.each(expresses)('streaming() and streamRoute() on %s', (_name, makeApp:
     expect(seen).toHaveLength(1);
   });
 
+  it("res.stream() reaches a sub-router's error handler", async () => {
+    const app = makeApp();
+    const router = makeApp.Router();
+    app.use(streaming());
+    router.get('/bad', (_req, res) => void res.stream!((async function* () { throw new Error('in router'); })()));
+    router.use((err: Error, _req: Request, res: Response, _next: NextFunction) => void res.status(409).send(`router: ${err.message}`));
+    app.use('/r', router);
+    const res = await request(app).get('/r/bad');
+    expect(res.status).toBe(409);
+    expect(res.text).toBe('router: in router');
+  });
+
   it('streamRoute() passes req and a signal, and routes an early error to the error handler', async () => {
     const seen: unknown[] = [];
     const app = makeApp();
@@ -268,6 +280,15 @@ describe.each(expresses)('streaming() and streamRoute() on %s', (_name, makeApp:
     expect((await request(app).get('/hi/ann')).text).toBe('hi ann');
     expect((await request(app).get('/bad')).status).toBe(503);
     expect(seen).toEqual([new Error('no source')]);
+  });
+
+  it("an error before the first chunk is a 500 from Express's default error handler", async () => {
+    const app = makeApp();
+    app.get('/csv', streamRoute(async function* () { throw new Error('query failed'); }, { contentType: 'text/csv', filename: 'x.csv' }));
+    const res = await request(app).get('/csv');
+    expect(res.status).toBe(500);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.headers['content-disposition']).toBeUndefined();
   });
 
   it('without onError, a late error goes to next(err) after the connection was cut', async () => {
