@@ -3,7 +3,9 @@ import { chunkError } from './errors.js';
 
 /**
  * Gathers chunks into one pending write. Strings are concatenated (V8 ropes, encoded once by
- * `res.write`); bytes are concatenated at flush time. A chunk at least `limit` long is written as is.
+ * `res.write`); bytes are concatenated at flush time, except a lone chunk, written as is (no copy).
+ * Strings are measured in UTF-16 units rather than encoded bytes: a target, not a limit, and
+ * `Buffer.byteLength` per chunk would cost more than the coalescing saves.
  */
 export class Sink {
   private text = '';
