@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { finished } from 'node:stream';
 import type { RequestHandler } from 'express';
-import { NDJSONAbortedError, NDJSONContentTypeError } from './errors.js';
+import { NDJSONAbortedError, NDJSONContentTypeError, NDJSONLineTooLongError, NDJSONParseError } from './errors.js';
 import { checkParseOptions, parseNDJSON, type ParseNDJSONOptions } from './parse.js';
 
 declare global {
@@ -43,8 +43,9 @@ interface HttpError {
   message: string;
   lineNumber?: number;
 }
+/** Only our own errors are answered: a user error (from an `onMalformed` callback, say) may say too much. */
 const isHttpError = (error: unknown): error is HttpError =>
-  error instanceof Error && typeof (error as Partial<HttpError>).status === 'number';
+  error instanceof NDJSONParseError || error instanceof NDJSONLineTooLongError || error instanceof NDJSONAbortedError;
 
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];

@@ -236,6 +236,16 @@ describe.each(expresses)('ndjsonBody() on %s', (_name, express) => {
       expect(await seen.promise).toMatchObject({ code: 'NDJSON_MALFORMED_LINE', lineNumber: 3 });
     });
 
+    it('an error thrown by the callback is left to the handler (never echoed to the client by the middleware)', async () => {
+      const secret = Object.assign(new Error('db password is hunter2'), { status: 422, code: 'MINE' });
+      const app = createApp(express, { onMalformed: () => { throw secret; } }, summing);
+      const res = await request(app).post('/').type('application/x-ndjson').send('{"n":1}\nnope\n');
+      // The app's own error handler answered (status 422 from the error, body from the handler).
+      expect(res.status).toBe(422);
+      expect(res.body).toEqual({ handlerError: 'MINE' });
+      expect(res.text).not.toContain('hunter2');
+    });
+
     it('validate plugs a schema in', async () => {
       const app = createApp(
         express,
