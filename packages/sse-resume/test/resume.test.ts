@@ -1,5 +1,6 @@
 import express from 'express';
 import express4 from 'express4';
+import { getEventListeners } from 'node:events';
 import request from 'supertest';
 import type { RequestHandler } from 'express';
 import { sse } from '@sluice/sse-encoder';
@@ -229,6 +230,26 @@ describe.each(frameworks)('resume() on %s', (_name, framework) => {
     });
   });
 
+  describe('broadcast', () => {
+    it('serializes an event once for all its subscribers', async () => {
+      const { store, server, url } = await setup();
+      try {
+        const clients = await Promise.all(Array.from({ length: 20 }, () => connect(url)));
+        await waitUntil(() => store.subscriberCount('news') === 20);
+        let serialized = 0;
+        await publish(store, 'news', { data: { toJSON: () => (serialized++, { n: 1 }) } });
+        await Promise.all(clients.map((c) => c.waitFor((e) => e.length === 1)));
+        expect(serialized).toBe(1);
+        for (const c of clients) {
+          expect(c.events[0]!.data).toBe('{"n":1}');
+          c.destroy();
+        }
+      } finally {
+        server.close();
+      }
+    });
+  });
+
   describe('maxBufferedBytes', () => {
     it('cuts off a slow subscriber at the byte cap with a retry hint; fast ones get everything', async () => {
       const { store, feed, server, url } = await setup({ maxBufferedBytes: 256 * 1024, retryMs: 1234 });
@@ -385,7 +406,8 @@ describe.each(frameworks)('resume() on %s', (_name, framework) => {
 
     it('leaves no subscription, timer or listener behind after 1,000 connect/disconnect cycles', async () => {
       const scheduler = new KeepaliveScheduler();
-      const { store, feed, server, url } = await setup({}, [keepalive({ intervalMs: 1000, scheduler })]);
+      const deploy = new AbortController();
+      const { store, feed, server, url } = await setup({ signal: deploy.signal }, [keepalive({ intervalMs: 1000, scheduler })]);
       const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
       try {
         for (let i = 0; i < 5; i++) await publish(store, 'news', String(i));
@@ -401,6 +423,10 @@ describe.each(frameworks)('resume() on %s', (_name, framework) => {
         expect(timersAfter).toBeLessThanOrEqual(timersBefore);
         expect(scheduler.size).toBe(0);
         expect(scheduler.running).toBe(false);
+        // One listener per resume() mount on the shared shutdown signal, none per request.
+        expect(getEventListeners(deploy.signal, 'abort')).toHaveLength(1);
+        const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+        await waitUntil(() => sockets() <= 1); // only the listening server is left
       } finally {
         server.close();
       }
