@@ -128,6 +128,7 @@ const bigChunks = randomChunks(big, 16 * 1024, 16 * 1024);
 const bigMiB = big.length / MiB;
 interface Capped {
   s: number;
+  wallS: number;
   fedMiB: number;
   finished: boolean;
 }
@@ -135,6 +136,7 @@ async function capped(run: (source: Readable) => Promise<number>): Promise<Cappe
   globalThis.gc?.();
   let fed = 0;
   const t0 = cpuSeconds();
+  const wall0 = performance.now();
   const elapsed = () => cpuSeconds() - t0;
   const feed = Readable.from(
     (function* () {
@@ -146,7 +148,7 @@ async function capped(run: (source: Readable) => Promise<number>): Promise<Cappe
     })(),
   );
   const count = await run(feed).catch(() => 0); // a stopped feed leaves half a line: a parse error
-  return { s: elapsed(), fedMiB: fed / MiB, finished: count === 1 };
+  return { s: elapsed(), wallS: (performance.now() - wall0) / 1000, fedMiB: fed / MiB, finished: count === 1 };
 }
 const countOf = async (values: AsyncIterable<unknown>) => {
   let count = 0;
@@ -159,7 +161,7 @@ const bigNdjson = await capped((s) => countOf(s.pipe(ndjsonPkg.parse())));
 const bigIt = await capped((s) => countOf(itParse(s)));
 const rateOf = (c: Capped) => c.fedMiB / c.s;
 const describeCapped = (name: string, c: Capped) =>
-  c.finished ? `${name} ${c.s.toFixed(3)} s` : `${name} stopped at ${c.s.toFixed(1)} s after ${c.fedMiB.toFixed(1)} of ${bigMiB.toFixed(0)} MiB`;
+  c.finished ? `${name} ${c.s.toFixed(3)} s CPU (${c.wallS.toFixed(3)} s wall)` : `${name} stopped at ${c.s.toFixed(1)} s after ${c.fedMiB.toFixed(1)} of ${bigMiB.toFixed(0)} MiB`;
 
 report(
   '@sluice/ndjson — decoding',
