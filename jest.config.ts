@@ -7,21 +7,32 @@ const root = __dirname;
 const packages = readdirSync(join(root, 'packages')).filter((name) =>
   existsSync(join(root, 'packages', name, 'package.json')),
 );
+const transform: Config['transform'] = { '^.+\\.ts$': ['ts-jest', { tsconfig: join(root, 'tsconfig.json') }] };
 
 const config: Config = {
   reporters: ['default', join(root, 'scripts/jest-summary-reporter.cjs')],
-  projects: packages.map((name) => ({
-    displayName: `@sluice/${name}`,
-    rootDir: join(root, 'packages', name),
-    testEnvironment: 'node',
-    testMatch: ['<rootDir>/test/**/*.test.ts'],
-    transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: join(root, 'tsconfig.json') }] },
-    moduleNameMapper: {
-      // Tests run from TypeScript source: workspace packages resolve to src, no build first.
-      '^@sluice/([^/]+)$': join(root, 'packages/$1/src/index.ts'),
-      '^@sluice/([^/]+)/([^/]+)$': join(root, 'packages/$1/src/$2/index.ts'),
-      '^(\\.{1,2}/.*)\\.js$': '$1',
+  projects: [
+    ...packages.map((name) => ({
+      displayName: `@sluice/${name}`,
+      rootDir: join(root, 'packages', name),
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      transform,
+      moduleNameMapper: {
+        // Tests run from TypeScript source: workspace packages resolve to src, no build first.
+        '^@sluice/([^/]+)$': join(root, 'packages/$1/src/index.ts'),
+        '^@sluice/([^/]+)/([^/]+)$': join(root, 'packages/$1/src/$2/index.ts'),
+        '^(\\.{1,2}/.*)\\.js$': '$1',
+      },
+    })),
+    // The demo runs as `npm run demo` runs it (tsx, from source), driven by a real browser.
+    {
+      displayName: 'demo',
+      rootDir: join(root, 'examples/demo'),
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      transform,
     },
-  })),
+  ],
 };
 export default config;

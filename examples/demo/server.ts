@@ -102,5 +102,8 @@ export function createDemo(): Demo {
 if (process.argv[1] === import.meta.filename) {
   const port = Number(process.env.PORT ?? 3000);
   const { app } = createDemo();
-  app.listen(port, '127.0.0.1', () => console.log(`Sluice demo on http://127.0.0.1:${port}`));
+  const server = app.listen(port, '127.0.0.1', () => {
+    const { port: actual } = server.address() as { port: number };
+    console.log(`Sluice demo on http://127.0.0.1:${actual}`);
+  });
 }
