@@ -153,6 +153,22 @@ describe.each(frameworks)('keepalive() on %s', (_name, framework) => {
       }
     });
 
+    it("as the last handler of a route it does not fall through to the app's 404 handler", async () => {
+      const app = framework();
+      app.get('/', sse(), keepalive({ intervalMs: 40 }));
+      // A catch-all 404 would throw "headers already sent", and Express would destroy the socket.
+      app.use((_req, res) => void res.status(404).json({ error: 'not found' }));
+      const server = await serve(app);
+      try {
+        const client = await rawGet(`${server.url}/`);
+        await client.waitFor((t) => count(t, ': ping') >= 2);
+        expect(client.text()).toMatch(/^(: ping\n\n)+$/);
+        client.destroy();
+      } finally {
+        server.close();
+      }
+    });
+
     it('stops when the client goes away mid-stream', async () => {
       const scheduler = new KeepaliveScheduler({ resolutionMs: 10 });
       let closed!: () => void;

@@ -2,6 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { createSSEStream } from '@sluice/sse-encoder';
 import { ResumeError } from './errors.js';
 import { settle, type ResumeOptions, type ResumeSettings } from './options.js';
+import { routeContinuesAfter } from './route.js';
 import { Subscriber } from './subscriber.js';
 
 /** The handler returned by {@link resume}, with its shutdown control. */
@@ -19,7 +20,8 @@ export interface ResumeHandler extends RequestHandler {
 /**
  * Route handler for a resumable feed: replays the events the client missed after its
  * `Last-Event-ID` (header, or `lastEventId` query parameter), then follows live events, with no
- * gap and no duplicate. It owns the response, so mount it last (after `sse()`/`keepalive()`).
+ * gap and no duplicate. It owns the response: it calls `next()` only when more handlers follow it
+ * in the same route (`app.get(path, resume(…), keepalive())`), never into the 404 handler.
  */
 export function resume(options: ResumeOptions): ResumeHandler {
   const settings = settle(options);
@@ -63,6 +65,8 @@ export function resume(options: ResumeOptions): ResumeHandler {
       { once: true },
     );
     follow(settings, req, name, subscriber).catch((error: unknown) => fail(settings, req, subscriber, error));
+    // Handlers after it in the same route (keepalive(), a welcome event) still run.
+    if (routeContinuesAfter(req, handler) === true) next();
   } as ResumeHandler;
   handler.shutdown = shutdown;
   Object.defineProperty(handler, 'size', { get: () => open.size });

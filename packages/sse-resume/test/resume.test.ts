@@ -434,6 +434,33 @@ describe.each(frameworks)('resume() on %s', (_name, framework) => {
   });
 
   describe('composition', () => {
+    it('runs the handlers that follow it in the same route (keepalive() after resume())', async () => {
+      const store = new MemoryEventStore();
+      const app = framework();
+      app.get('/feed', resume({ store, stream: 'news', retryMs: 100 }), keepalive({ intervalMs: 40 }));
+      app.get('/alone', resume({ store, stream: 'news', retryMs: 100 }));
+      // Neither may fall through into a catch-all 404 (it would throw "headers already sent").
+      app.use((_req, res) => void res.status(404).json({ error: 'not found' }));
+      const server = await serve(app);
+      try {
+        await publish(store, 'news', '1');
+        const client = await connect(`${server.url}/feed`);
+        await client.waitFor((e) => e.length === 1);
+        await waitUntil(() => (client.text().match(/: ping/g)?.length ?? 0) >= 2);
+        await publish(store, 'news', '2');
+        await client.waitFor((e) => e.length === 2);
+        expectSequence(client.events, 1, 2);
+        client.destroy();
+        const alone = await connect(`${server.url}/alone`);
+        await alone.waitFor((e) => e.length === 2);
+        await publish(store, 'news', '3');
+        await alone.waitFor((e) => e.length === 3);
+        alone.destroy();
+      } finally {
+        server.close();
+      }
+    });
+
     it('works after sse() and keepalive(): pings only while the feed is idle', async () => {
       const { store, server, url } = await setup({}, [sse(), keepalive({ intervalMs: 60 })]);
       try {
