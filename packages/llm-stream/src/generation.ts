@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { LLMStreamError } from './errors.js';
+import type { FinishReason, LLMEvent, LLMResult, ToolCall, Usage } from './types.js';
+
+/**
+ * The state of one generation: its id, the controller that stops its upstream, and what was
+ * produced so far. Shared by the reading loop, the response sink and the cancel registry.
+ * @internal
+ */
+export class Generation {
+  /** 122 random bits (RFC 9562 v4): unguessable, so the id itself can authorise a cancel. */
+  readonly id = randomUUID();
+  readonly controller = new AbortController();
+  model: string | undefined;
+  text = '';
+  reasoning = '';
+  readonly tools = new Map<number, ToolCall>();
+  finishReason: FinishReason | undefined;
+  usage: Usage | undefined;
+  /** Something was written: from now on failures take the protocol's error form. */
+  opened = false;
+  /** The client went away: write nothing more. */
+  aborted = false;
+  cancelled = false;
+  /** The upstream is done and the terminal unit chosen: too late to cancel. */
+  ending = false;
+  error: LLMStreamError | undefined;
+
+  get toolCalls(): ToolCall[] {
+    return [...this.tools.values()];
+  }
+
+  /** Client gone: stop the upstream, write nothing more. */
+  abort(): void {
+    if (this.ending || this.aborted || this.cancelled) return;
+    this.aborted = true;
+    this.controller.abort();
+  }
+
+  /** Stop requested through the cancel registry: stop the upstream, then send `cancelled`. */
+  cancel(): boolean {
+    if (this.ending || this.aborted || this.cancelled) return false;
+    this.cancelled = true;
+    this.controller.abort();
+    return true;
+  }
+
+  /** Folds an event into the state; returns the tool call it concerns, if any. */
+  apply(event: LLMEvent): ToolCall | undefined {
+    switch (event.type) {
+      case 'text':
+        this.text += event.text;
+        return undefined;
+      case 'reasoning':
+        this.reasoning += event.text;
+        return undefined;
+      case 'tool-start': {
+        const call = { id: event.id, name: event.name, arguments: '' };
+        this.tools.set(event.index, call);
+        return call;
+      }
+      case 'tool-delta': {
+        let call = this.tools.get(event.index);
+        // A fragment before any start (a lax OpenAI-compatible server): keep it under a made-up id.
+        if (!call) this.tools.set(event.index, (call = { id: `call_${event.index}`, name: '', arguments: '' }));
+        call.arguments += event.args;
+        return call;
+      }
+      case 'finish':
+        this.finishReason = event.reason;
+        this.mergeUsage(event.usage);
+        return undefined;
+      case 'meta':
+        this.model ??= event.model;
+        this.mergeUsage(event.usage);
+        return undefined;
+    }
+  }
+
+  private mergeUsage(usage: Usage | undefined): void {
+    if (!usage) return;
+    const merged: Usage = { ...this.usage };
+    for (const key of ['inputTokens', 'outputTokens', 'totalTokens'] as const) {
+      if (typeof usage[key] === 'number') merged[key] = usage[key];
+    }
+    if (usage.totalTokens === undefined && merged.inputTokens !== undefined && merged.outputTokens !== undefined) {
+      merged.totalTokens = merged.inputTokens + merged.outputTokens;
+    }
+    this.usage = merged;
+  }
+
+  result(): LLMResult {
+    return {
+      id: this.id,
+      text: this.text,
+      reasoning: this.reasoning,
+      toolCalls: this.toolCalls,
+      finishReason: this.finishReason,
+      usage: this.usage,
+      aborted: this.aborted,
+      cancelled: this.cancelled,
+      error: this.error,
+    };
+  }
+}

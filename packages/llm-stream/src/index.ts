@@ -1,0 +1,10 @@
+export { llmStream } from './llm-stream.js';
+export type { LLMProtocol, LLMStreamOptions } from './options.js';
+export { createCancelRegistry } from './cancel.js';
+export type { CancelRegistry, CancelRegistryOptions } from './cancel.js';
+export { LLMStreamError, toLLMStreamError } from './errors.js';
+export type { LLMStreamErrorCode } from './errors.js';
+export type { LLMChunk, LLMSource, LLMStreamValue } from './sources/source.js';
+export type { OpenAIChunkLike } from './sources/openai.js';
+export type { AnthropicEventLike } from './sources/anthropic.js';
+export type { FinishReason, LLMResult, ToolCall, Usage } from './types.js';
