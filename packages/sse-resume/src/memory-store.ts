@@ -1,5 +1,6 @@
 import { encodeEvent, type SSEEvent } from '@sluice/sse-encoder';
 import { formatId, newEpoch, parseId } from './ids.js';
+import { Ring } from './ring.js';
 import type { EventStore, ReadResult, StoredEvent, Unsubscribe } from './types.js';
 
 /** Options for {@link MemoryEventStore}. */
@@ -17,19 +18,9 @@ export interface MemoryEventStoreOptions {
   ttlMs?: number;
 }
 
-interface Slot {
-  readonly seq: number;
-  readonly at: number;
-  readonly stored: StoredEvent;
-}
-
 interface StreamState {
   readonly name: string;
-  /** Retained events live in `slots[head..]`; the prefix is dropped in batches. */
-  slots: (Slot | undefined)[];
-  head: number;
-  /** Highest seq evicted from this stream: a client whose id is below it missed events. */
-  evictedSeq: number;
+  readonly ring: Ring;
   readonly subscribers: Set<(event: StoredEvent) => void>;
 }
 
@@ -74,8 +65,8 @@ export class MemoryEventStore implements EventStore {
     this.#seq = seq; // only once encoding succeeded, so a rejected event burns no id
     const state = this.#state(stream, true);
     const now = Date.now();
-    state.slots.push({ seq, at: now, stored });
-    if (state.slots.length - state.head > this.#maxEvents) this.#evictOne(state);
+    state.ring.push(seq, now, stored);
+    if (state.ring.size > this.#maxEvents) state.ring.evictOldest();
     this.#expire(state, now);
     let failure: { error: unknown } | undefined;
     for (const onEvent of state.subscribers) {
@@ -93,15 +84,15 @@ export class MemoryEventStore implements EventStore {
     checkStream(stream);
     const state = this.#streams.get(stream);
     if (state) this.#expire(state, Date.now());
-    const all = (): StoredEvent[] => (state ? state.slots.slice(state.head).map((s) => s!.stored) : []);
+    const all = (): StoredEvent[] => (state ? state.ring.after(-1) : []);
     if (lastId === undefined) return { status: 'ok', events: all() };
     const parsed = parseId(this.#epoch, lastId);
     if (parsed.kind === 'malformed') return { status: 'malformed', events: all() };
     if (parsed.kind === 'foreign' || parsed.seq > this.#seq) return { status: 'unknown', events: all() };
     // A stream with no state had all its events evicted; we cannot tell whether this client saw
     // them, so say so rather than risk silent loss.
-    if (!state || parsed.seq < state.evictedSeq) return { status: 'expired', events: all() };
-    return { status: 'ok', events: this.#after(state, parsed.seq) };
+    if (!state || parsed.seq < state.ring.evictedSeq) return { status: 'expired', events: all() };
+    return { status: 'ok', events: state.ring.after(parsed.seq) };
   }
 
   subscribe(stream: string, _afterId: string | undefined, onEvent: (event: StoredEvent) => void): Unsubscribe {
@@ -127,8 +118,7 @@ export class MemoryEventStore implements EventStore {
 
   /** Events currently retained for `stream`. */
   size(stream: string): number {
-    const state = this.#streams.get(stream);
-    return state ? state.slots.length - state.head : 0;
+    return this.#streams.get(stream)?.ring.size ?? 0;
   }
 
   #state(stream: string, create: true): StreamState {
@@ -136,44 +126,20 @@ export class MemoryEventStore implements EventStore {
     // A fresh state may replace one dropped after eviction, so ids issued before it count as
     // possibly having missed events (conservative: a reset rather than silent loss).
     if (!state && create) {
-      state = { name: stream, slots: [], head: 0, evictedSeq: this.#seq, subscribers: new Set() };
+      state = { name: stream, ring: new Ring(this.#seq), subscribers: new Set() };
       this.#streams.set(stream, state);
     }
     return state!;
   }
 
-  #after(state: StreamState, seq: number): StoredEvent[] {
-    // Binary search: slots are in seq order.
-    let lo = state.head;
-    let hi = state.slots.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (state.slots[mid]!.seq <= seq) lo = mid + 1;
-      else hi = mid;
-    }
-    const out: StoredEvent[] = new Array(state.slots.length - lo);
-    for (let i = lo; i < state.slots.length; i++) out[i - lo] = state.slots[i]!.stored;
-    return out;
-  }
-
-  #evictOne(state: StreamState): void {
-    state.evictedSeq = state.slots[state.head]!.seq;
-    state.slots[state.head++] = undefined;
-    // Compact in batches so eviction stays O(1) amortised.
-    if (state.head >= 1024 && state.head * 2 >= state.slots.length) {
-      state.slots = state.slots.slice(state.head);
-      state.head = 0;
-    }
-  }
-
   #expire(state: StreamState, now: number): void {
     if (this.#ttlMs === Infinity) return;
-    while (state.head < state.slots.length && now - state.slots[state.head]!.at >= this.#ttlMs) this.#evictOne(state);
+    state.ring.evictUntil(now - this.#ttlMs);
     this.#dropIfUnused(state);
   }
 
   #dropIfUnused(state: StreamState): void {
-    if (state.subscribers.size === 0 && state.slots.length === state.head && this.#streams.get(state.name) === state) {
+    if (state.subscribers.size === 0 && state.ring.size === 0 && this.#streams.get(state.name) === state) {
       this.#streams.delete(state.name);
     }
   }
