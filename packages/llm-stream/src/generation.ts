@@ -14,7 +14,8 @@ export class Generation {
   model: string | undefined;
   text = '';
   reasoning = '';
-  readonly tools = new Map<number, ToolCall>();
+  /** Tool calls by upstream index (Anthropic counts all content blocks), with their 0-based position among calls. */
+  readonly tools = new Map<number, { call: ToolCall; ordinal: number }>();
   finishReason: FinishReason | undefined;
   usage: Usage | undefined;
   /** Something was written: from now on failures take the protocol's error form. */
@@ -27,7 +28,7 @@ export class Generation {
   error: LLMStreamError | undefined;
 
   get toolCalls(): ToolCall[] {
-    return [...this.tools.values()];
+    return [...this.tools.values()].map((entry) => entry.call);
   }
 
   /** Client gone: stop the upstream, write nothing more. */
@@ -46,7 +47,7 @@ export class Generation {
   }
 
   /** Folds an event into the state; returns the tool call it concerns, if any. */
-  apply(event: LLMEvent): ToolCall | undefined {
+  apply(event: LLMEvent): { call: ToolCall; ordinal: number } | undefined {
     switch (event.type) {
       case 'text':
         this.text += event.text;
@@ -55,16 +56,19 @@ export class Generation {
         this.reasoning += event.text;
         return undefined;
       case 'tool-start': {
-        const call = { id: event.id, name: event.name, arguments: '' };
-        this.tools.set(event.index, call);
-        return call;
+        const entry = { call: { id: event.id, name: event.name, arguments: '' }, ordinal: this.tools.size };
+        this.tools.set(event.index, entry);
+        return entry;
       }
       case 'tool-delta': {
-        let call = this.tools.get(event.index);
+        let entry = this.tools.get(event.index);
         // A fragment before any start (a lax OpenAI-compatible server): keep it under a made-up id.
-        if (!call) this.tools.set(event.index, (call = { id: `call_${event.index}`, name: '', arguments: '' }));
-        call.arguments += event.args;
-        return call;
+        if (!entry) {
+          entry = { call: { id: `call_${event.index}`, name: '', arguments: '' }, ordinal: this.tools.size };
+          this.tools.set(event.index, entry);
+        }
+        entry.call.arguments += event.args;
+        return entry;
       }
       case 'finish':
         this.finishReason = event.reason;

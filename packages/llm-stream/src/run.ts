@@ -35,11 +35,11 @@ export async function* run<T>(g: Generation, source: LLMSource, encoder: Encoder
         if (!adapter) ({ adapter, structured } = detect(step.value));
         adapter(step.value as never, events);
         for (const event of events) {
-          const call = g.apply(event);
+          const tool = g.apply(event);
           if (event.type === 'text') encoder.text(event.text, out);
           else if (event.type === 'reasoning') encoder.reasoning(event.text, out);
-          else if (event.type === 'tool-start') encoder.toolStart(call!, event.index, out);
-          else if (event.type === 'tool-delta') encoder.toolDelta(call!, event.index, event.args, out);
+          else if (event.type === 'tool-start') encoder.toolStart(tool!.call, tool!.ordinal, out);
+          else if (event.type === 'tool-delta') encoder.toolDelta(tool!.call, tool!.ordinal, event.args, out);
         }
         events.length = 0;
         if (out.length === 0) continue;

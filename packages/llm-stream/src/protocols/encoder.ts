@@ -22,6 +22,7 @@ export interface Encoder<T> {
   open(out: T[]): void;
   text(text: string, out: T[]): void;
   reasoning(text: string, out: T[]): void;
+  /** `index` is the call's 0-based position among this generation's tool calls. */
   toolStart(call: ToolCall, index: number, out: T[]): void;
   toolDelta(call: ToolCall, index: number, args: string, out: T[]): void;
   /** The model finished; `ctx` holds the finish reason, usage and complete tool calls. */

@@ -17,21 +17,21 @@ export interface OpenAIProtocolOptions {
  */
 export function openaiEncoder(ctx: EncoderContext, options: OpenAIProtocolOptions): Encoder<SSEEvent> {
   let head = '';
-  let tail = '';
-  // Every chunk shares everything but the delta: build the two halves once, at open.
-  const chunk = (delta: string, finish = 'null'): SSEEvent => ({
-    data: `${head}${delta},"logprobs":null,"finish_reason":${finish}}]}`,
-  });
+  // Every chunk shares everything but the delta: build that prefix once, at the first chunk (the
+  // first text may be encoded just before the opening chunk is, so not in open()).
+  const prefix = () => {
+    const model = JSON.stringify(options.model ?? ctx.model ?? 'unknown');
+    return `{"id":"chatcmpl-${ctx.id}","object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":${model},"choices":[`;
+  };
+  const chunk = (delta: string, finish = 'null'): SSEEvent => {
+    head ||= `${prefix()}{"index":0,"delta":`;
+    return { data: `${head}${delta},"logprobs":null,"finish_reason":${finish}}]}` };
+  };
   const fail = (type: string, code: string, message: string): SSEEvent => ({
     data: JSON.stringify({ error: { message, type, code, param: null } }),
   });
   return {
-    open(out) {
-      const model = JSON.stringify(options.model ?? ctx.model ?? 'unknown');
-      head = `{"id":"chatcmpl-${ctx.id}","object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":${model},"choices":[{"index":0,"delta":`;
-      tail = `{"id":"chatcmpl-${ctx.id}","object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":${model},"choices":[]`;
-      out.push(chunk('{"role":"assistant","content":""}'));
-    },
+    open: (out) => void out.push(chunk('{"role":"assistant","content":""}')),
     text: (text, out) => void out.push(chunk(`{"content":${JSON.stringify(text)}}`)),
     reasoning: (text, out) => void out.push(chunk(`{"reasoning_content":${JSON.stringify(text)}}`)),
     toolStart: (call, index, out) =>
@@ -51,7 +51,7 @@ export function openaiEncoder(ctx: EncoderContext, options: OpenAIProtocolOption
           completion_tokens: u.outputTokens ?? 0,
           total_tokens: u.totalTokens ?? (u.inputTokens ?? 0) + (u.outputTokens ?? 0),
         };
-        out.push({ data: `${tail},"usage":${JSON.stringify(usage)}}` });
+        out.push({ data: `${prefix()}],"usage":${JSON.stringify(usage)}}` });
       }
       out.push({ data: '[DONE]' });
     },
