@@ -79,3 +79,32 @@ export async function fetchText(url: string, body: unknown = {}): Promise<{ stat
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts a POST and returns at the response headers, with the generation id and a reader for the rest. */
+export async function startStream(url: string, headers: Record<string, string> = {}) {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const rest = (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return { text, complete: true };
+        text += decoder.decode(value, { stream: true });
+      }
+    } catch {
+      return { text, complete: false };
+    }
+  })();
+  return {
+    response,
+    id: response.headers.get('x-generation-id')!,
+    /** Text received so far. */
+    get text() {
+      return text;
+    },
+    rest,
+    leave: () => reader.cancel().catch(() => {}),
+  };
+}
