@@ -60,7 +60,7 @@ interface Impl {
 function sluice(): Impl {
   const store = new MemoryEventStore({ maxEvents: EVENTS });
   const app = express();
-  app.get('/feed', resume({ store, stream: 'bench', history: 'none', maxBufferedBytes: 64 << 20 }));
+  app.get('/feed', resume({ store, stream: 'bench', history: 'none' }));
   return { name: 'Sluice resume()', app, subscribers: () => store.subscriberCount('bench'), publish: (_i, data) => void store.append('bench', { data }) };
 }
 
