@@ -4,7 +4,6 @@ import { checkOptions, stream } from './stream.js';
 import type { BodySource, Source, StreamOptions } from './types.js';
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Response {
       /**

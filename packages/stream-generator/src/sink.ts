@@ -17,7 +17,7 @@ export class Sink {
   constructor(
     private readonly res: ServerResponse,
     private readonly limit: number,
-    private readonly start: () => void,
+    private readonly start: () => unknown,
   ) {}
 
   get pending(): boolean {
@@ -51,11 +51,10 @@ export class Sink {
     this.text = '';
     this.parts = [];
     this.size = 0;
-    if (!this.started) {
-      this.start(); // may throw (a bad header) while the error can still be an HTTP error
-      this.started = true;
-    }
+    if (!this.started) this.start();
+    // A throw here (an on-headers hook, say) happens before any byte left: still an HTTP error.
     const ok = this.res.write(data);
+    this.started = true;
     // Behind `compression`, push the bytes out now rather than at the compressor's convenience.
     (this.res as { flush?: () => void }).flush?.();
     return ok;

@@ -20,21 +20,36 @@ export function checkOptions(options: StreamOptions): void {
   if (filename !== undefined && typeof filename !== 'string') throw bad('options.filename must be a string');
   if (contentType !== undefined && typeof contentType !== 'string') throw bad('options.contentType must be a string');
   if (onError !== undefined && typeof onError !== 'function') throw bad('options.onError must be a function');
+  // Header names and values are checked now, so a bad one fails before anything was set or sent.
+  try {
+    if (contentType !== undefined) validateHeaderValue('Content-Type', contentType);
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      validateHeaderName(name);
+      for (const one of Array.isArray(value) ? value : [value]) validateHeaderValue(name, one);
+    }
+  } catch (error) {
+    throw bad(`options.headers: ${(error as Error).message}`);
+  }
 }
 
-function writeHead(res: ServerResponse, options: StreamOptions): void {
-  if (res.headersSent) return;
-  const headers = Object.entries(options.headers ?? {});
-  // Validate all first: a bad header must not leave half of them on the error response.
-  for (const [name, value] of headers) {
-    validateHeaderName(name);
-    for (const one of Array.isArray(value) ? value : [value]) validateHeaderValue(name, one);
-  }
+/** Applies the options' status and headers; returns how to take them back if nothing gets sent. */
+function writeHead(res: ServerResponse, options: StreamOptions): () => void {
+  if (res.headersSent) return () => undefined;
+  const before = { status: res.statusCode, headers: res.getHeaders() };
   if (options.status !== undefined) res.statusCode = options.status;
-  for (const [name, value] of headers) res.setHeader(name, value);
+  for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
   if (options.contentType !== undefined) res.setHeader('Content-Type', options.contentType);
   else if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'application/octet-stream');
   if (options.filename !== undefined) res.setHeader('Content-Disposition', contentDisposition(options.filename));
+  return () => {
+    if (res.headersSent) return;
+    res.statusCode = before.status;
+    for (const name of res.getHeaderNames()) {
+      const value = before.headers[name];
+      if (value === undefined) res.removeHeader(name);
+      else res.setHeader(name, value);
+    }
+  };
 }
 
 /**
@@ -60,7 +75,8 @@ export function stream(res: ServerResponse, source: Source, options: StreamOptio
       return reject(error);
     }
     const controller = new AbortController();
-    const sink = new Sink(res, options.bufferBytes ?? 65536, () => writeHead(res, options));
+    let undoHead = () => undefined as void;
+    const sink = new Sink(res, options.bufferBytes ?? 65536, () => (undoHead = writeHead(res, options)));
     // Bytes someone wrote before us count: from then on a failure can only cut the response.
     sink.started = res.headersSent;
     let puller: Puller | undefined;
@@ -83,7 +99,10 @@ export function stream(res: ServerResponse, source: Source, options: StreamOptio
       settle();
       controller.abort(error);
       puller?.release();
-      if (!sink.started) return reject(error);
+      if (!sink.started) {
+        undoHead(); // the first write threw (a hook, say): the error response must not carry our headers
+        return reject(error);
+      }
       res.destroy();
       if (!onError) return reject(error);
       try {
@@ -96,10 +115,11 @@ export function stream(res: ServerResponse, source: Source, options: StreamOptio
     const st: PumpState = { res, sink, settled: false, flushTurn: undefined, fail };
     const end = () => {
       if (st.settled) return;
-      sink.flush(); // these two may throw (a bad header): `fail` must still see an unsettled stream
-      writeHead(res, options);
-      settle();
+      // Each of these may throw (a hook on the headers): `fail` must still find the stream unsettled.
+      sink.flush();
+      if (!sink.started) undoHead = writeHead(res, options);
       res.end();
+      settle(); // 'close' comes later, never from end() itself
       resolve();
     };
     const run = async (body: BodySource) => {

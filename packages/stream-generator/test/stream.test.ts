@@ -174,18 +174,46 @@ describe.each(expresses)('stream() on %s', (_name, makeApp) => {
       expect((errors[0] as StreamTypeError).message).toContain('object (Object)');
     });
 
-    it('a header that cannot be sent is a 500 carrying none of the requested headers', async () => {
-      const res = await request(createApp(() => ['x'], { headers: { 'X-Ok': 'a', 'X-Bad': 'a\nb' }, status: 201 })).get('/s');
-      expect(res.status).toBe(500);
-      expect(res.headers['x-ok']).toBeUndefined();
-      expect(res.body.code).toBe('ERR_INVALID_CHAR');
+    it('a header that cannot be sent is an ERR_INVALID_OPTION 500 carrying none of the requested headers', async () => {
+      const cases: StreamOptions[] = [{ headers: { 'X-Ok': 'a', 'X-Bad': 'a\nb' } }, { headers: { 'Bad Name': 'x' } }, { contentType: 'text/plain\r\nX-Injected: 1' }];
+      for (const options of cases) {
+        const res = await request(createApp(() => ['x'], { ...options, status: 201 })).get('/s');
+        expect(res.status).toBe(500);
+        expect(res.headers['x-ok']).toBeUndefined();
+        expect(res.headers['x-injected']).toBeUndefined();
+        expect(res.body).toMatchObject({ code: 'ERR_INVALID_OPTION', message: expect.stringContaining('options.headers') });
+      }
     });
 
-    it('a header refused at the first write of a pausing async source is a 500, not a crash', async () => {
-      const source = async function* () { yield 'a'; await sleep(20); yield 'b'; };
-      const res = await request(createApp(() => source(), { headers: { 'X-Bad': 'a\rb' } })).get('/s');
+    it('a throw at the first write of a pausing async source (an on-headers hook) is a 500, not a crash', async () => {
+      const app = makeApp();
+      app.get('/s', (_req, res, next) => {
+        jest.spyOn(res, 'writeHead').mockImplementation(() => { throw new Error('header hook failed'); });
+        void stream(res, (async function* () { yield 'a'; await sleep(20); yield 'b'; })()).catch((e: Error) => {
+          jest.restoreAllMocks();
+          next(e);
+        });
+      });
+      app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => void res.status(500).send(err.message));
+      const res = await request(app).get('/s');
       expect(res.status).toBe(500);
-      expect(res.body.code).toBe('ERR_INVALID_CHAR');
+      expect(res.text).toBe('header hook failed');
+    });
+
+    it('a throw when ending an empty body is a 500 too, never a hang', async () => {
+      const app = makeApp();
+      app.get('/s', (_req, res, next) => {
+        jest.spyOn(res, 'writeHead').mockImplementation(() => { throw new Error('hook on end'); });
+        void stream(res, [], { filename: 'x.csv' }).catch((e: Error) => {
+          jest.restoreAllMocks();
+          next(e);
+        });
+      });
+      app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => void res.status(500).send(err.message));
+      const res = await request(app).get('/s');
+      expect(res.status).toBe(500);
+      expect(res.text).toBe('hook on end');
+      expect(res.headers['content-disposition']).toBeUndefined();
     });
 
     it('closes a Readable it was handed when the options are invalid', async () => {
