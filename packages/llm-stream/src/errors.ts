@@ -103,6 +103,9 @@ function codeOf(err: ErrorLike): LLMStreamErrorCode {
 export function toLLMStreamError(error: unknown): LLMStreamError {
   if (error instanceof LLMStreamError) return error;
   const err = (error !== null && typeof error === 'object' ? error : { message: String(error) }) as ErrorLike;
-  const message = typeof err.message === 'string' && err.message !== '' ? err.message : 'Upstream model error';
+  // SDK errors built from a stream's error body stringify the whole body into `message`; the
+  // body's own message (OpenAI `error.message`, Anthropic `error.error.message`) reads better.
+  const candidates = [err.error?.error?.message, err.error?.message, err.message];
+  const message = (candidates.find((m) => typeof m === 'string' && m !== '') as string | undefined) ?? 'Upstream model error';
   return new LLMStreamError(codeOf(err), message, { cause: error, retryAfterMs: retryAfter(err.headers) });
 }

@@ -32,7 +32,7 @@ async function speak(reply: ScriptedReply, body: Record<string, unknown>, res: h
   if (!(await send({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } }))) return;
   if (!(await send({ type: 'ping' }))) return;
   for (const [i, text] of tokens.entries()) {
-    if (reply.dropAfter === i) return void res.destroy();
+    if (reply.dropAfter === i) return pace.drop();
     if (reply.errorAfter?.tokens === i) {
       const { type, message = type } = reply.errorAfter;
       await send({ type: 'error', error: { type, message } });
@@ -49,7 +49,7 @@ async function speak(reply: ScriptedReply, body: Record<string, unknown>, res: h
     }
     if (!(await send({ type: 'content_block_stop', index }))) return;
   }
-  if (reply.dropAfter !== undefined) return void res.destroy();
+  if (reply.dropAfter !== undefined) return pace.drop();
   const stop_reason = reply.finishReason ?? (tools.length ? 'tool_use' : 'end_turn');
   if (!(await send({ type: 'message_delta', delta: { stop_reason, stop_sequence: null }, usage: { output_tokens: output } }))) return;
   await send({ type: 'message_stop' });

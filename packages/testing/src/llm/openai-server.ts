@@ -19,7 +19,7 @@ async function speak(reply: ScriptedReply, body: Record<string, unknown>, res: h
   if (!(await pace.write(chunk({ role: 'assistant', content: '' })))) return;
   for (const text of reply.reasoning ?? []) if (!(await pace.write(chunk({ reasoning_content: text })))) return;
   for (const [i, text] of tokens.entries()) {
-    if (reply.dropAfter === i) return void res.destroy();
+    if (reply.dropAfter === i) return pace.drop();
     if (reply.errorAfter?.tokens === i) {
       const { type, message = type } = reply.errorAfter;
       await pace.write(`data: ${JSON.stringify({ error: { message, type, code: type, param: null } })}\n\n`);
@@ -34,7 +34,7 @@ async function speak(reply: ScriptedReply, body: Record<string, unknown>, res: h
       if (!(await pace.write(chunk({ tool_calls: [{ index, function: { arguments: args } }] })))) return;
     }
   }
-  if (reply.dropAfter !== undefined) return void res.destroy();
+  if (reply.dropAfter !== undefined) return pace.drop();
   const finish = reply.finishReason ?? (tools.length ? 'tool_calls' : 'stop');
   if (!(await pace.write(chunk({}, finish)))) return;
   const options = body.stream_options as { include_usage?: boolean } | undefined;

@@ -60,6 +60,8 @@ export type Script = ScriptedReply | ((body: Record<string, unknown>, index: num
 export interface Pacer {
   readonly gone: boolean;
   write(frame: string): Promise<boolean>;
+  /** Destroys the socket once what was written reached it: a network drop mid-stream, not lost writes. */
+  drop(): Promise<void>;
 }
 
 /** Starts a scripted server; `speak` writes one reply in its wire format. @internal */
@@ -112,6 +114,11 @@ export async function startScripted(
           res.write(frame);
           record.written++;
           return true;
+        },
+        async drop() {
+          await new Promise<void>((resolve) => res.write('', () => resolve()));
+          await sleep(reply.delayMs ?? 0);
+          res.destroy();
         },
       };
       speak(reply, body, res, pace).catch(() => res.destroy());
