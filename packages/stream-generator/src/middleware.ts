@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { StreamTypeError } from './errors.js';
-import { checkOptions, stream } from './stream.js';
+import { checkOptions } from './head.js';
+import { stream } from './stream.js';
 import type { BodySource, Source, StreamOptions } from './types.js';
 
 declare global {

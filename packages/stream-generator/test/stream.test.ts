@@ -77,7 +77,7 @@ describe.each(expresses)('stream() on %s', (_name, makeApp) => {
     });
 
     it('rejects invalid options with ERR_INVALID_OPTION', async () => {
-      for (const options of [{ status: 99 }, { bufferBytes: -1 }, { filename: 3 }, { onError: 'x' }] as unknown as StreamOptions[]) {
+      for (const options of [{ status: 99 }, { bufferBytes: -1 }, { filename: 3 }, { onError: 'x' }, { headers: 'X-A: 1' }, { contentType: 5 }] as unknown as StreamOptions[]) {
         const res = await request(createApp(() => ['x'], options)).get('/s');
         expect(res.status).toBe(500);
         expect(res.body).toMatchObject({ name: 'StreamTypeError', code: 'ERR_INVALID_OPTION' });
