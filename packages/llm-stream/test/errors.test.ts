@@ -119,7 +119,7 @@ describe.each(frameworks)('llmStream() errors on %s', (_name, framework) => {
         expect(response.status).toBe(200);
         const names = events.map((e) => e.event);
         expect(names.slice(0, 2)).toEqual(['start', 'token']);
-        expect(names.filter((n) => ['done', 'error', 'cancelled'].includes(n))).toEqual(['error']);
+        expect(names.filter((n) => ['done', 'error', 'cancelled'].includes(n ?? ''))).toEqual(['error']);
         expect(names.at(-1)).toBe('error');
         expect(json('error')[0]).toMatchObject({ code, retryable, message: expect.any(String) });
         expect(results[0]).toMatchObject({ aborted: false, error: expect.objectContaining({ code, retryable }) });
