@@ -419,8 +419,8 @@ describe.each(frameworks)('resume() on %s', (_name, framework) => {
           await Promise.all(clients.map((c) => c.ended));
         }
         await waitUntil(() => store.subscriberCount() === 0 && feed.size === 0);
-        const timersAfter = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-        expect(timersAfter).toBeLessThanOrEqual(timersBefore);
+        // Node's own socket timers may take a moment to go; a leaked one would stay.
+        await waitUntil(() => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length <= timersBefore);
         expect(scheduler.size).toBe(0);
         expect(scheduler.running).toBe(false);
         // One listener per resume() mount on the shared shutdown signal, none per request.
@@ -462,7 +462,7 @@ describe.each(frameworks)('resume() on %s', (_name, framework) => {
     });
 
     it('works after sse() and keepalive(): pings only while the feed is idle', async () => {
-      const { store, server, url } = await setup({}, [sse(), keepalive({ intervalMs: 60 })]);
+      const { store, server, url } = await setup({}, [sse(), keepalive({ intervalMs: 200 })]);
       try {
         const client = await connect(url);
         await publish(store, 'news', '1');
