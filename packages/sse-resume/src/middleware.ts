@@ -32,8 +32,8 @@ export function resume(options: ResumeOptions): ResumeHandler {
     shutDown = true;
     for (const subscriber of open) subscriber.end();
   }
-  options.signal?.addEventListener('abort', shutdown, { once: true });
   if (options.signal?.aborted) shutDown = true;
+  else options.signal?.addEventListener('abort', shutdown, { once: true });
 
   const handler = function resume(req, res, next) {
     let name: string;
