@@ -99,7 +99,15 @@ function codeOf(err: ErrorLike): LLMStreamErrorCode {
   return 'internal';
 }
 
-/** Maps any upstream failure (SDK errors, fetch errors, Anthropic `error` events) to an {@link LLMStreamError}. */
+const REDACTED: Partial<Record<LLMStreamErrorCode, string>> = {
+  upstream_auth: 'The model provider refused this server\'s credentials',
+  internal: 'Internal error while generating',
+};
+
+/**
+ * Maps any upstream failure (SDK errors, fetch errors, Anthropic `error` events) to an
+ * {@link LLMStreamError}. The original error is its `cause` (log that; `message` is what clients see).
+ */
 export function toLLMStreamError(error: unknown): LLMStreamError {
   if (error instanceof LLMStreamError) return error;
   const err = (error !== null && typeof error === 'object' ? error : { message: String(error) }) as ErrorLike;
@@ -107,5 +115,9 @@ export function toLLMStreamError(error: unknown): LLMStreamError {
   // body's own message (OpenAI `error.message`, Anthropic `error.error.message`) reads better.
   const candidates = [err.error?.error?.message, err.error?.message, err.message];
   const message = (candidates.find((m) => typeof m === 'string' && m !== '') as string | undefined) ?? 'Upstream model error';
-  return new LLMStreamError(codeOf(err), message, { cause: error, retryAfterMs: retryAfter(err.headers) });
+  const code = codeOf(err);
+  // These messages reach the client (error events, error responses): a provider's auth message
+  // can quote part of the API key, and an arbitrary exception can describe server internals.
+  const safe = REDACTED[code] ?? message;
+  return new LLMStreamError(code, safe, { cause: error, retryAfterMs: retryAfter(err.headers) });
 }

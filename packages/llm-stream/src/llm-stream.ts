@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SSEEvent } from '@sluice/sse-encoder';
-import { LLMStreamError } from './errors.js';
+import { toLLMStreamError } from './errors.js';
 import { Generation } from './generation.js';
 import { normalize, type LLMStreamOptions, type Normalized } from './options.js';
 import { AI_SDK_HEADERS, aiSdkEncoder } from './protocols/ai-sdk.js';
@@ -95,7 +95,7 @@ export async function llmStream(
   }
   if (failure !== undefined) {
     // Only a failure before the first byte arrives here; one after it was reported via onError.
-    g.error ??= failure instanceof LLMStreamError ? failure : new LLMStreamError('internal', String(failure), { cause: failure });
+    g.error ??= toLLMStreamError(failure);
   } else if (g.error && g.opened) {
     opts.onError?.(g.error);
   }

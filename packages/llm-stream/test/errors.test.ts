@@ -41,7 +41,7 @@ describe.each(frameworks)('llmStream() errors on %s', (_name, framework) => {
       ['Anthropic 429', 'anthropic', { status: 429, type: 'rate_limit_error' }, 429, 'rate_limited', true],
       ['Anthropic 529 overloaded', 'anthropic', { status: 529, type: 'overloaded_error' }, 503, 'overloaded', true],
       ['OpenAI 500', 'openai', { status: 500, type: 'server_error' }, 502, 'upstream_error', true],
-      ['OpenAI 401 (never passed on as 401)', 'openai', { status: 401, type: 'invalid_api_key' }, 502, 'upstream_auth', false],
+      ['OpenAI 401 (never passed on as 401)', 'openai', { status: 401, type: 'invalid_api_key', message: 'Incorrect API key provided: sk-***1234' }, 502, 'upstream_auth', false],
       ['Anthropic 400', 'anthropic', { status: 400, type: 'invalid_request_error' }, 400, 'invalid_request', false],
     ])('%s', async (_label, kind, httpError, status, code, retryable) => {
       const { app, results, server } = await setup(kind, { httpError });
@@ -53,6 +53,8 @@ describe.each(frameworks)('llmStream() errors on %s', (_name, framework) => {
         expect(err).toBeInstanceOf(LLMStreamError);
         expect(err).toMatchObject({ name: 'LLMStreamError', code, status, retryable });
         if (httpError!.headers) expect(res.headers['retry-after']).toBe('7');
+        // The provider's own message stays in `cause`: an auth message may quote part of the key.
+        expect(res.text).not.toContain('sk-');
         expect(results).toEqual([expect.objectContaining({ error: err, aborted: false })]);
       } finally {
         await server.close();

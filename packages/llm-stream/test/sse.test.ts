@@ -118,4 +118,29 @@ describe.each(frameworks)("llmStream() protocol 'sse' on %s", (_name, framework)
       await server.close();
     }
   });
+
+  it("accepts Anthropic's MessageStream helper (messages.stream()) and leaves no listener on the response", async () => {
+    upstream = await anthropicServer({ tokens: ['via', ' helper'] });
+    const anthropic = new Anthropic({ baseURL: upstream.url, apiKey: 'test', maxRetries: 0 });
+    const counts: Array<[string, number, number]> = [];
+    const app = createApp(framework, (req, res, next) => {
+      const before = ['close', 'finish', 'drain', 'error'].map((e) => res.listenerCount(e));
+      res.on('close', () =>
+        setImmediate(() => {
+          // After the response is over, only what was there before (plus our own probe) remains.
+          ['close', 'finish', 'drain', 'error'].forEach((e, i) => counts.push([e, before[i]! + (e === 'close' ? 1 : 0), res.listenerCount(e)]));
+        }),
+      );
+      llmStream(req, res, anthropic.messages.stream({ model: 'm', max_tokens: 9, messages: [] })).catch(next);
+    });
+    const server = await serve(app);
+    try {
+      const { json } = await fetchSSE(`${server.url}/chat`);
+      expect(json('token').map((t) => t.text).join('')).toBe('via helper');
+      while (counts.length < 4) await new Promise((r) => setTimeout(r, 5));
+      for (const [, before, after] of counts) expect(after).toBeLessThanOrEqual(before);
+    } finally {
+      await server.close();
+    }
+  });
 });
