@@ -84,6 +84,13 @@ export async function llmStream(
     if (!res.writableFinished) g.abort();
   };
   res.once('close', onClose);
+  const report = (error: unknown) => {
+    try {
+      opts.onError?.(error);
+    } catch {
+      // The last-resort hook itself failed: there is nobody left to tell, and the response is over.
+    }
+  };
   let failure: unknown;
   try {
     await deliver(req, res, g, source, opts);
@@ -97,13 +104,13 @@ export async function llmStream(
     // Only a failure before the first byte arrives here; one after it was reported via onError.
     g.error ??= toLLMStreamError(failure);
   } else if (g.error && g.opened) {
-    opts.onError?.(g.error);
+    report(g.error);
   }
   const result = g.result();
   try {
     await opts.onFinish?.(result);
   } catch (error) {
-    opts.onError?.(error);
+    report(error);
   }
   if (failure !== undefined) throw g.error;
   return result;

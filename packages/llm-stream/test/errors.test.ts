@@ -185,6 +185,28 @@ describe.each(frameworks)('llmStream() errors on %s', (_name, framework) => {
       }
     });
 
+    it('an onError that throws is contained: llmStream() still resolves, nothing reaches next(err)', async () => {
+      const chunks = [{ choices: [{ delta: { content: 'half' }, finish_reason: null }] }];
+      const settled: string[] = [];
+      const app = createApp(framework, (req, res, next) => {
+        llmStream(req, res, chunks, {
+          onError: () => {
+            throw new Error('logger down');
+          },
+        }).then(() => settled.push('resolved'), next);
+      });
+      const server = await serve(app);
+      try {
+        const { json } = await fetchSSE(`${server.url}/chat`);
+        expect(json('error')).toHaveLength(1);
+        while (!settled.length) await new Promise((r) => setTimeout(r, 5));
+        expect(settled).toEqual(['resolved']);
+        expect(app.errors).toEqual([]);
+      } finally {
+        await server.close();
+      }
+    });
+
     it('an onFinish that throws goes to onError; the process and the response are fine', async () => {
       const reported: unknown[] = [];
       const app = createApp(framework, (req, res, next) => {

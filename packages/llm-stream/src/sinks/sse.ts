@@ -27,6 +27,8 @@ export async function sendSSE(
   const commit = (): SSEStream => {
     if (sse) return sse;
     sse = createSSEStream(req, res, { headers });
+    // The stream can also be closed by others (a HEAD request, keepalive's maxDurationMs): stop the model then too.
+    sse.signal.addEventListener('abort', () => g.abort(), { once: true });
     if (options.keepaliveMs > 0) {
       // The keep-alive middleware used as a function: it watches this stream until it closes.
       keepalive({ intervalMs: options.keepaliveMs, scheduler: options.scheduler })(req as never, res as never, noop);
