@@ -25,6 +25,8 @@ const config: Config = {
         '^(\\.{1,2}/.*)\\.js$': '$1',
       },
     })),
+    // Repository-wide checks (README examples).
+    { displayName: 'repo', rootDir: join(root, 'test'), testEnvironment: 'node', testMatch: ['<rootDir>/*.test.ts'], transform },
     // The demo runs as `npm run demo` runs it (tsx, from source), driven by a real browser.
     {
       displayName: 'demo',
