@@ -93,6 +93,12 @@ export async function llmStream(
   };
   let failure: unknown;
   try {
+    try {
+      opts.onStart?.(g.id);
+    } catch (error) {
+      discard(source);
+      throw error;
+    }
     await deliver(req, res, g, source, opts);
   } catch (error) {
     failure = error;

@@ -25,6 +25,12 @@ export interface LLMStreamOptions {
    */
   owner?: unknown;
   /**
+   * Called with the generation id as soon as it exists, before anything is sent (store it next to
+   * the conversation, so another tab or device can cancel). A throw rejects `llmStream()` (500).
+   * @defaultValue `undefined`
+   */
+  onStart?: (id: string) => void;
+  /**
    * Called once when the generation ends in any way (done, error, cancelled, client gone with
    * `aborted: true` and the text so far), after the response was ended. For billing, logging, saving.
    * @defaultValue `undefined`
@@ -95,7 +101,7 @@ export function normalize(options: LLMStreamOptions): Normalized {
   if (!PROTOCOLS.has(protocol)) {
     throw new TypeError(`llmStream({ protocol }) must be one of ${[...PROTOCOLS].join(', ')}; got ${String(protocol)}`);
   }
-  for (const hook of ['onFinish', 'onError'] as const) {
+  for (const hook of ['onStart', 'onFinish', 'onError'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new TypeError(`llmStream({ ${hook} }) must be a function`);
   }
   if (options.registry !== undefined && typeof options.registry?.register !== 'function') {

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { openAIServer, type LLMTestServer } from '@sluice/testing';
 import { createCancelRegistry, llmStream, type CancelRegistry, type LLMProtocol, type LLMResult } from '@sluice/llm-stream';
-import { createApp, frameworks, serve, startStream } from './helpers.js';
+import { createApp, fetchSSE, frameworks, serve, startStream } from './helpers.js';
 
 const until = async (ok: () => boolean) => {
   while (!ok()) await new Promise((r) => setTimeout(r, 5));
@@ -64,6 +64,38 @@ describe.each(frameworks)('createCancelRegistry() on %s', (_name, framework) => 
       // Gone from the registry: a second cancel is an unknown id.
       expect(registry.size).toBe(0);
       await request(server.url).post(`/cancel/${stream.id}`).expect(404);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('cancel before the first token (id from onStart): `start` then `cancelled`, the upstream request is closed', async () => {
+    await upstream.close();
+    upstream = await openAIServer({ tokens: ['never'], firstTokenDelayMs: 3000 });
+    const registry = createCancelRegistry();
+    const openai = new OpenAI({ baseURL: upstream.url, apiKey: 'test', maxRetries: 0 });
+    let id = '';
+    const results: LLMResult[] = [];
+    const app = createApp(framework, (req, res, next) => {
+      llmStream(req, res, (signal) => openai.chat.completions.create({ model: 'm', messages: [], stream: true }, { signal }), {
+        registry,
+        waitForOutputMs: 5000,
+        onStart: (started) => (id = started),
+        onFinish: (r) => void results.push(r),
+      }).catch(next);
+    });
+    const server = await serve(app);
+    try {
+      const reading = fetchSSE(`${server.url}/chat`);
+      const upstreamRequest = await upstream.request(1);
+      await until(() => id !== '');
+      expect(registry.cancel(id)).toBe(true);
+      const { events, response } = await reading;
+      expect(response.status).toBe(200);
+      expect(events.map((e) => e.event)).toEqual(['start', 'cancelled']);
+      await upstreamRequest.closed;
+      expect(upstreamRequest.aborted).toBe(true);
+      expect(results).toEqual([expect.objectContaining({ id, cancelled: true, text: '' })]);
     } finally {
       await server.close();
     }
