@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import express from 'express';
+import request from 'supertest';
+import { collectSSE, listen, type TestServer } from '@sluice/testing';
+import { sse } from '@sluice/sse-encoder';
+
+// nginx from Debian's packages in front of an Express app, with a stock `proxy_pass` location and
+// nginx's default proxy buffering: events must still arrive one by one, thanks to the headers
+// sse() sends (X-Accel-Buffering: no). A control route without that header shows nginx buffering.
+const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+if (!NGINX) {
+  const message = 'nginx test: nginx not found (apt-get install nginx)';
+  if (process.env.SLUICE_REQUIRE_SERVICES === '1') throw new Error(`${message}; SLUICE_REQUIRE_SERVICES=1 forbids skipping`);
+  console.warn(`\n!!! SKIPPED ${message}\n`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+(NGINX ? describe : describe.skip)('behind nginx with default proxy settings', () => {
+  let app: TestServer;
+  let nginx: ChildProcess;
+  let proxy: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    const a = express();
+    a.get('/sse', sse(), async (_req, res) => {
+      for (let i = 0; i < 3; i++) {
+        await res.sse!.send({ id: i, data: `event ${i}` });
+        await sleep(250);
+      }
+      res.sse!.close();
+    });
+    // What a hand-written SSE route without the anti-buffering header gets.
+    a.get('/unmarked', async (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+      for (let i = 0; i < 3; i++) {
+        res.write(`id: ${i}\ndata: event ${i}\n\n`);
+        await sleep(250);
+      }
+      res.end();
+    });
+    app = await listen(a);
+    dir = mkdtempSync(join(tmpdir(), 'sluice-nginx-'));
+    const port = await freePort();
+    writeFileSync(join(dir, 'nginx.conf'), `
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  server {
+    listen 127.0.0.1:${port};
+    location / { proxy_pass ${app.url}; }
+  }
+}`);
+    nginx = spawn(NGINX!, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
+    proxy = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100; i++) {
+      const up = await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); r(true); }).on('error', () => r(false)));
+      if (up) return;
+      await sleep(50);
+    }
+    throw new Error('nginx did not start');
+  }, 15_000);
+
+  afterAll(async () => {
+    nginx?.kill();
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('events from sse() arrive one by one through the proxy', async () => {
+    const { events, headers } = await collectSSE(request(proxy).get('/sse'));
+    expect(events.map((e) => e.data)).toEqual(['event 0', 'event 1', 'event 2']);
+    expect(headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(events[1]!.at - events[0]!.at).toBeGreaterThanOrEqual(150);
+    expect(events[2]!.at - events[1]!.at).toBeGreaterThanOrEqual(150);
+  });
+
+  it('control: without X-Accel-Buffering nginx holds the events back until the end', async () => {
+    const { events } = await collectSSE(request(proxy).get('/unmarked'));
+    expect(events).toHaveLength(3);
+    expect(events[2]!.at - events[0]!.at).toBeLessThan(100);
+  });
+});
