@@ -7,6 +7,8 @@ import { keepalive } from '@sluice/sse-keepalive';
 import { MemoryEventStore, publish, resume } from '@sluice/sse-resume';
 import { streamRoute } from '@sluice/stream-generator';
 import { ndjsonResponse } from '@sluice/ndjson';
+import { createCancelRegistry, llmStream } from '@sluice/llm-stream';
+import { chooseProvider, type ChatMessage, type Provider } from './provider.js';
 
 /** Resolves after `ms`, or at once when `signal` aborts; leaves no timer or listener behind. */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -23,11 +25,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export interface Demo {
   app: express.Express;
-  /** Stops the feed publisher and ends every open stream. */
-  close(): void;
+  /** Stops the feed publisher, ends every open stream and the offline model. */
+  close(): Promise<void>;
 }
 
-export function createDemo(): Demo {
+export async function createDemo(provider?: Provider): Promise<Demo> {
+  const model = provider ?? (await chooseProvider());
   const app = express();
   const stop = new AbortController();
   const page = readFileSync(new URL('./index.html', import.meta.url), 'utf8');
@@ -90,18 +93,39 @@ export function createDemo(): Demo {
     );
   });
 
+  // Chat: tokens as SSE events; Stop (the browser aborting its fetch) aborts the upstream request.
+  const registry = createCancelRegistry();
+  app.get('/api/chat/provider', (_req, res) => res.json({ label: model.label, offline: model.offline }));
+  app.post('/api/chat', express.json({ limit: '64kb' }), (req, res, next) => {
+    const messages = (req.body?.messages ?? []) as ChatMessage[];
+    if (!Array.isArray(messages) || messages.length === 0) {
+      res.status(400).json({ error: 'messages must be a non-empty array' });
+      return;
+    }
+    llmStream(req, res, (signal) => model.complete(messages, signal), {
+      registry,
+      onFinish: (r) => {
+        const how = r.cancelled ? 'cancelled' : r.aborted ? 'client gone' : r.error ? `error: ${r.error.message}` : 'done';
+        const upstream = r.aborted || r.cancelled ? ', upstream request aborted' : '';
+        console.log(`[chat] ${r.id} ${how} after ${r.text.length} characters${upstream}`);
+      },
+    }).catch(next);
+  });
+  app.post('/api/chat/cancel/:id', registry.route());
+
   return {
     app,
-    close() {
+    async close() {
       stop.abort();
       for (const stream of feedStreams) stream.close();
+      await model.close();
     },
   };
 }
 
 if (process.argv[1] === import.meta.filename) {
   const port = Number(process.env.PORT ?? 3000);
-  const { app } = createDemo();
+  const { app } = await createDemo();
   const server = app.listen(port, '127.0.0.1', () => {
     const { port: actual } = server.address() as { port: number };
     console.log(`Sluice demo on http://127.0.0.1:${actual}`);

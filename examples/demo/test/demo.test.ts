@@ -15,6 +15,7 @@ if (!haveBrowser) {
 const root = join(__dirname, '..', '..', '..');
 const output = join(root, 'test-output');
 // Page-side code is passed as strings: these run in the browser, where the DOM types live.
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const q = (id: string) => `document.querySelector('[data-testid=${id}]')`;
 
 (haveBrowser ? describe : describe.skip)('the demo page in Chromium', () => {
@@ -80,6 +81,22 @@ const q = (id: string) => `document.querySelector('[data-testid=${id}]')`;
     await page.waitForFunction(`/done/.test(${q('csv-status')}.textContent)`, null, { timeout: 30_000 });
     expect(await number('csv-rows')).toBe(1_000_001);
   }, 40_000);
+
+  it('chat streams tokens and Stop halts it at once, aborting the upstream request', async () => {
+    expect(await text('chat-provider')).toMatch(/offline/);
+    await page.locator('[data-testid=chat-send]').click();
+    await page.waitForFunction(`/Model: \\S+ \\S+ \\S+/.test(${q('chat-log')}.textContent)`, null, { timeout: 10_000 });
+    const clicked = Date.now();
+    await page.locator('[data-testid=chat-stop]').click();
+    await page.waitForFunction(`/stopped after/.test(${q('chat-status')}.textContent)`, null, { timeout: 5_000 });
+    const stoppedAt = (await text('chat-log')).length;
+    // The server logs the upstream abort once the response closed.
+    while (!/\[chat\] \S+ client gone .*upstream request aborted/.test(logs.join('')) && Date.now() - clicked < 5000) await sleep(20);
+    expect(logs.join('')).toMatch(/\[chat\] \S+ client gone after \d+ characters, upstream request aborted/);
+    expect(Date.now() - clicked).toBeLessThan(1000);
+    await sleep(400); // tokens arrive every 45 ms: none may follow the stop
+    expect((await text('chat-log')).length).toBe(stoppedAt);
+  }, 20_000);
 
   it('renders NDJSON rows as they arrive', async () => {
     await page.locator('[data-testid=users-start]').click();
