@@ -77,7 +77,9 @@ async function follow(settings: ResumeSettings, req: Request, name: string, subs
   const { store } = settings;
   const lastId = subscriber.stream.lastEventId;
   // Subscribe BEFORE reading: events appended while we read and replay are held, not lost.
-  subscriber.attach(await store.subscribe(name, lastId, subscriber.onEvent));
+  // A store that loses the feed (a dropped Redis connection) ends the stream: the client resumes.
+  const onEnd = (error: Error) => fail(settings, req, subscriber, error);
+  subscriber.attach(await store.subscribe(name, lastId, subscriber.onEvent, onEnd));
   if (subscriber.stream.closed) return;
   if (lastId === undefined && settings.history === 'none') return subscriber.replay([]);
   const { status, events } = await store.readAfter(name, lastId);

@@ -55,10 +55,15 @@ export interface EventStore {
    * established (the returned promise, if any, has settled). A store may also deliver earlier
    * events after `afterId` (for example Redis `XREAD` from that id); `resume()` drops any it
    * already replayed, so that is allowed.
+   *
+   * A network store calls `onEnd` (at most once, and then nothing more) when it can no longer
+   * deliver the stream in order, e.g. after its connection dropped; `resume()` then ends the
+   * response with a retry hint so the client reconnects and resumes from its `Last-Event-ID`.
    */
   subscribe(
     stream: string,
     afterId: string | undefined,
     onEvent: (event: StoredEvent) => void,
+    onEnd?: (error: Error) => void,
   ): Unsubscribe | Promise<Unsubscribe>;
 }

@@ -1,0 +1,189 @@
+import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StoredEvent } from '../types.js';
+import { compareIds, fromEntry } from './entry.js';
+import { RedisEventStoreError } from './errors.js';
+import type { RedisSettings } from './options.js';
+import { checkGaps, waitReady } from './recover.js';
+
+/** One subscription, as the follower sees it. */
+export interface Follow {
+  readonly onEvent: (event: StoredEvent) => void;
+  readonly onEnd: ((error: Error) => void) | undefined;
+  /** Events up to this id are skipped: they were in the stream before the subscription. */
+  floor: string | undefined;
+}
+
+export interface Followed {
+  cursor: string;
+  /** `entries-added` of the stream when it was at `cursor` (Redis ≥ 7), to detect gaps. */
+  added: number | undefined;
+  readonly follows: Set<Follow>;
+}
+
+type FollowerSettings = Pick<RedisSettings, 'blockMs' | 'onDisconnect' | 'report' | 'maxEvents' | 'ttlMs'>;
+
+type Entries = [key: string, entries: [id: string, fields: string[]][]][];
+const READ_COUNT = 1000;
+
+/**
+ * The one blocking reader of a store: an `XREAD BLOCK` loop on a dedicated connection, over every
+ * stream this process follows, however many subscribers each has. A subscription to a stream the
+ * running read does not cover interrupts it with `CLIENT UNBLOCK` (sent on the command client).
+ */
+export class Follower {
+  readonly streams = new Map<string, Followed>();
+  readonly #conn: Redis;
+  readonly #commands: Redis;
+  readonly #settings: FollowerSettings;
+  readonly #stop = new AbortController();
+  #running: Promise<void> | undefined;
+  #reading: Set<string> | undefined;
+  #connId: number | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(conn: Redis, commands: Redis, settings: FollowerSettings) {
+    this.#conn = conn;
+    this.#commands = commands;
+    this.#settings = settings;
+    // A new connection has a new client id.
+    conn.on('close', () => (this.#connId = undefined));
+    conn.on('error', (error: unknown) => settings.report(error));
+  }
+
+  /** Follows `key` from its head (`lastId`, `added`) as read by the subscription. */
+  add(key: string, head: { lastId: string; added: number | undefined }, follow: Follow): void {
+    let followed = this.streams.get(key);
+    if (!followed) this.streams.set(key, (followed = { cursor: head.lastId, added: head.added, follows: new Set() }));
+    followed.follows.add(follow);
+    this.#running ??= this.#run().finally(() => (this.#running = undefined));
+    this.#wake?.();
+    if (this.#reading && !this.#reading.has(key)) void this.#interrupt(this.#reading);
+  }
+
+  remove(key: string, follow: Follow): void {
+    const followed = this.streams.get(key);
+    // The running read may still cover the key; its entries for it are then ignored.
+    if (followed?.follows.delete(follow) && followed.follows.size === 0) this.streams.delete(key);
+  }
+
+  async close(): Promise<void> {
+    this.#stop.abort();
+    this.#wake?.();
+    this.#conn.disconnect();
+    await this.#running;
+    this.streams.clear();
+  }
+
+  async #run(): Promise<void> {
+    const { signal } = this.#stop;
+    while (!signal.aborted) {
+      if (this.streams.size === 0) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = undefined;
+        continue;
+      }
+      let reply: Entries | null;
+      try {
+        if (this.#conn.status === 'wait') await this.#conn.connect();
+        this.#connId ??= (await this.#conn.client('ID')) as number;
+        if (this.streams.size === 0) continue;
+        // Read the streams only now, after the awaits: a subscription added during them is covered.
+        const keys = [...this.streams.keys()];
+        const ids = keys.map((key) => this.streams.get(key)!.cursor);
+        this.#reading = new Set(keys);
+        const args = ['COUNT', READ_COUNT, 'BLOCK', this.#settings.blockMs, 'STREAMS', ...keys, ...ids] as const;
+        reply = (await this.#conn.xread(...(args as unknown as ['STREAMS', string, string]))) as Entries | null;
+      } catch (error) {
+        this.#reading = undefined;
+        if (!signal.aborted) await this.#recover(error);
+        continue;
+      }
+      this.#reading = undefined;
+      if (!reply) continue;
+      await this.#endGaps(reply.filter(([key, entries]) => this.#mayHaveGap(key, entries.length)).map(([key]) => key));
+      this.#deliver(reply);
+    }
+  }
+
+  /**
+   * Whether entries after the cursor may have been trimmed before this read: only when the reply
+   * is as long as the retention (MAXLEN), or the cursor is older than `ttlMs` (MINID). Then
+   * `XINFO` tells for sure; the common case costs no extra command.
+   */
+  #mayHaveGap(key: string, length: number): boolean {
+    const followed = this.streams.get(key);
+    if (!followed) return false;
+    const { maxEvents, ttlMs } = this.#settings;
+    if (length >= Math.min(maxEvents, READ_COUNT)) return true;
+    return ttlMs !== undefined && Number(followed.cursor.split('-')[0]) < Date.now() - ttlMs;
+  }
+
+  async #endGaps(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const suspects = new Map(keys.map((key) => [key, this.streams.get(key)!]));
+    for (const [key, error] of await checkGaps(this.#conn, suspects)) {
+      for (const follow of this.streams.get(key)?.follows ?? []) follow.onEnd?.(error);
+      this.streams.delete(key);
+    }
+  }
+
+  #deliver(reply: Entries): void {
+    for (const [key, entries] of reply) {
+      const followed = this.streams.get(key);
+      if (!followed) continue;
+      for (const [id, fields] of entries) {
+        if (compareIds(id, followed.cursor) <= 0) continue;
+        followed.cursor = id;
+        if (followed.added !== undefined) followed.added++;
+        let stored: StoredEvent | undefined;
+        for (const follow of [...followed.follows]) {
+          if (follow.floor !== undefined) {
+            if (compareIds(id, follow.floor) <= 0) continue;
+            follow.floor = undefined;
+          }
+          try {
+            stored ??= fromEntry(id, fields);
+            follow.onEvent(stored);
+          } catch (error) {
+            this.#settings.report(error); // one failing subscriber must not starve the others
+          }
+        }
+      }
+    }
+  }
+
+  /** Wakes the running read so the next one covers newly followed streams. */
+  async #interrupt(read: Set<string>): Promise<void> {
+    // The UNBLOCK can reach Redis before the XREAD it targets; retry while that read still runs.
+    for (let attempt = 0; attempt < 20 && this.#reading === read && !this.#stop.signal.aborted; attempt++) {
+      try {
+        if (this.#connId !== undefined && (await this.#commands.client('UNBLOCK', this.#connId)) === 1) return;
+        await sleep(5 * (attempt + 1), undefined, { ref: false, signal: this.#stop.signal });
+      } catch {
+        return; // `blockMs` bounds the wait anyway
+      }
+    }
+  }
+
+  async #recover(cause: unknown): Promise<void> {
+    const { signal } = this.#stop;
+    this.#settings.report(cause);
+    const connected = this.#conn.status === 'ready';
+    if (connected || this.#settings.onDisconnect === 'end') {
+      // A refused read on a live connection would only fail again; a dropped one ends by policy.
+      const code = connected ? 'READ_FAILED' : 'CONNECTION_LOST';
+      this.#endAll(new RedisEventStoreError(code, `Redis blocking read failed: ${String((cause as Error)?.message ?? cause)}`, { cause }));
+      if (connected) await sleep(100, undefined, { ref: false, signal }).catch(() => {});
+      return;
+    }
+    if (!(await waitReady(this.#conn, signal))) return;
+    await this.#endGaps([...this.streams.keys()]);
+  }
+
+  #endAll(error: Error): void {
+    const streams = [...this.streams.values()];
+    this.streams.clear();
+    for (const followed of streams) for (const follow of followed.follows) follow.onEnd?.(error);
+  }
+}

@@ -1,0 +1,181 @@
+import type { Redis } from 'ioredis';
+import type { SSEEvent } from '@sluice/sse-encoder';
+import type { EventStore, ReadResult, StoredEvent, Unsubscribe } from '../types.js';
+import { compareIds, fromEntry, isStreamId, toFields } from './entry.js';
+import { RedisEventStoreError } from './errors.js';
+import { Follower, type Follow } from './follower.js';
+import { infoField, streamHead } from './recover.js';
+import { settle, type RedisEventStoreOptions, type RedisSettings } from './options.js';
+
+type Entry = [id: string, fields: string[]];
+
+/**
+ * An {@link EventStore} in Redis Streams, shared by every instance of an app: `XADD` appends (with
+ * `MAXLEN`/`MINID` retention), `XRANGE` replays, and one `XREAD BLOCK` loop on a dedicated
+ * connection (a `duplicate()` of the client) follows every stream this process subscribes to.
+ * Ids are the stream entry ids. It uses, but never closes, the client it is given.
+ */
+export class RedisEventStore implements EventStore {
+  readonly #client: Redis;
+  readonly #settings: RedisSettings;
+  readonly #follower: Follower;
+  #closed = false;
+
+  constructor(client: Redis, options: RedisEventStoreOptions = {}) {
+    if (!client || typeof client.duplicate !== 'function' || typeof client.xadd !== 'function') {
+      throw new TypeError('RedisEventStore(client) expects an ioredis client: new RedisEventStore(new Redis(url))');
+    }
+    if (client.options.keyPrefix) {
+      throw new TypeError('RedisEventStore: use the store\'s `prefix` option, not the client\'s keyPrefix (XREAD keys would not be prefixed)');
+    }
+    this.#settings = settle(options);
+    // Commands fail fast while it is offline: the loop then waits for 'ready' and decides per
+    // onDisconnect, instead of ioredis silently replaying a blocking read after a reconnect.
+    const conn = client.duplicate({
+      lazyConnect: true,
+      connectionName: this.#settings.connectionName,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+    });
+    this.#client = client;
+    this.#follower = new Follower(conn, client, this.#settings);
+  }
+
+  /**
+   * Appends with `XADD` (and trims). Rejects at once with `UNAVAILABLE` while the client is not
+   * connected, so an append during an outage fails loudly rather than being queued; with
+   * `TIMEOUT` when Redis does not answer in `timeoutMs` (the event may then have been stored).
+   */
+  async append(stream: string, event: SSEEvent): Promise<string> {
+    checkStream(stream);
+    if (event === null || typeof event !== 'object') {
+      throw new TypeError(`append(stream, event) expects an event object such as { data }, got ${typeof event}`);
+    }
+    if (event.id !== undefined) throw new TypeError('append(): leave event.id unset; the store assigns ids');
+    const fields = toFields(event);
+    const key = this.#settings.prefix + stream;
+    const { maxEvents, exactTrim, ttlMs } = this.#settings;
+    return this.#command('append', async (client) => {
+      const trim = ['MAXLEN', exactTrim ? '=' : '~', maxEvents] as const;
+      if (ttlMs === undefined) return (await client.xadd(key, ...trim, '*', ...fields))!;
+      const tx = client.multi().xadd(key, ...trim, '*', ...fields);
+      if (exactTrim) tx.xtrim(key, 'MINID', minId(ttlMs));
+      else tx.xtrim(key, 'MINID', '~', minId(ttlMs));
+      const replies = await tx.pexpire(key, ttlMs).exec();
+      return String(checkReplies(replies)[0]);
+    });
+  }
+
+  /** Replays with `XRANGE`; see {@link ReadResult} for the statuses. */
+  async readAfter(stream: string, lastId: string | undefined): Promise<ReadResult> {
+    checkStream(stream);
+    const key = this.#settings.prefix + stream;
+    const { ttlMs } = this.#settings;
+    return this.#command('readAfter', async (client) => {
+      const tx = client.multi();
+      if (ttlMs !== undefined) tx.xtrim(key, 'MINID', minId(ttlMs));
+      const known = lastId !== undefined && isStreamId(lastId);
+      // The entry itself, and what follows it: atomic, so a trim between them cannot mislead.
+      if (known) tx.xrange(key, lastId, lastId).xrange(key, `(${lastId}`, '+');
+      else tx.xrange(key, '-', '+');
+      const replies = checkReplies(await tx.exec()).slice(ttlMs === undefined ? 0 : 1) as Entry[][];
+      if (lastId === undefined) return { status: 'ok', events: replies[0]!.map(decode) };
+      if (!known) return { status: 'malformed', events: replies[0]!.map(decode) };
+      const [self, after] = replies as [Entry[], Entry[]];
+      if (self.length > 0) return { status: 'ok', events: after.map(decode) };
+      // Rare path (a trimmed or foreign id): one more round trip to place it.
+      const [[, range], [infoError, info]] = (await client.multi().xrange(key, '-', '+').xinfo('STREAM', key).exec()) ?? [[], []];
+      const all = ((range ?? []) as Entry[]).map(decode);
+      // Older than everything retained (or a vanished stream): ours, but trimmed. Redis keeps no
+      // trimmed ids, so even the entry right before the first retained one reads as expired (the
+      // client then gets a reset and every retained event: still all it missed).
+      const first = all[0]?.id;
+      const last = infoError ? undefined : String(infoField(info, 'last-generated-id'));
+      const expired = first === undefined ? last === undefined || compareIds(lastId, last) <= 0 : compareIds(lastId, first) < 0;
+      return { status: expired ? 'expired' : 'unknown', events: all };
+    });
+  }
+
+  /**
+   * Follows `stream` through the shared blocking read. Events already in the stream when this
+   * settles are never delivered (the client gets them from `readAfter`). `onEnd` is called once if
+   * the subscription ends on its own (see `onDisconnect`).
+   */
+  async subscribe(
+    stream: string,
+    _afterId: string | undefined,
+    onEvent: (event: StoredEvent) => void,
+    onEnd?: (error: Error) => void,
+  ): Promise<Unsubscribe> {
+    checkStream(stream);
+    if (typeof onEvent !== 'function') throw new TypeError('subscribe(stream, afterId, onEvent): onEvent must be a function');
+    const key = this.#settings.prefix + stream;
+    const head = await this.#command('subscribe', (client) => streamHead(client, key));
+    if (this.#closed) throw closedError();
+    const follow: Follow = { onEvent, onEnd, floor: head.lastId };
+    this.#follower.add(key, head, follow);
+    return () => this.#follower.remove(key, follow);
+  }
+
+  /** Subscribers of `stream`, or of all streams when omitted (for metrics and leak checks). */
+  subscriberCount(stream?: string): number {
+    if (stream !== undefined) return this.#follower.streams.get(this.#settings.prefix + stream)?.follows.size ?? 0;
+    let total = 0;
+    for (const followed of this.#follower.streams.values()) total += followed.follows.size;
+    return total;
+  }
+
+  /**
+   * Stops the blocking read and disconnects its connection; later calls reject with `CLOSED`.
+   * Subscriptions end silently. The client given to the constructor is left open.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#follower.close();
+  }
+
+  async #command<T>(what: string, run: (client: Redis) => Promise<T>): Promise<T> {
+    if (this.#closed) throw closedError();
+    // While the client reconnects ioredis would queue the command and send it later, maybe long
+    // after the caller gave up; an outage must fail the publisher now. (A first connect may queue.)
+    const { status } = this.#client;
+    if (status === 'reconnecting' || status === 'close' || status === 'end') {
+      throw new RedisEventStoreError('UNAVAILABLE', `${what}: Redis client is ${status}; nothing was sent`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisEventStoreError('TIMEOUT', `${what}: no reply from Redis in ${this.#settings.timeoutMs} ms`)), this.#settings.timeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([run(this.#client), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function decode([id, fields]: Entry): StoredEvent {
+  return fromEntry(id, fields);
+}
+
+function minId(ttlMs: number): string {
+  return `${Math.max(0, Date.now() - ttlMs)}-0`;
+}
+
+function checkReplies(replies: [Error | null, unknown][] | null): unknown[] {
+  if (!replies) throw new RedisEventStoreError('READ_FAILED', 'Redis transaction was aborted');
+  return replies.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}
+
+function closedError(): RedisEventStoreError {
+  return new RedisEventStoreError('CLOSED', 'RedisEventStore is closed');
+}
+
+function checkStream(stream: unknown): asserts stream is string {
+  if (typeof stream !== 'string' || stream === '') throw new TypeError('stream name must be a non-empty string');
+}
