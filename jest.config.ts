@@ -27,6 +27,10 @@ const config: Config = {
     })),
     // Repository-wide checks (README examples).
     { displayName: 'repo', rootDir: join(root, 'test'), testEnvironment: 'node', testMatch: ['<rootDir>/*.test.ts'], transform },
+    // Reliability suite (disconnect storms, slow clients, shutdown, fuzzing): `npm run test:stress`.
+    ...(process.env.SLUICE_STRESS === '1'
+      ? [{ displayName: 'stress', rootDir: join(root, 'stress'), testEnvironment: 'node', testMatch: ['<rootDir>/*.test.ts'], transform }]
+      : []),
     // The demo runs as `npm run demo` runs it (tsx, from source), driven by a real browser.
     {
       displayName: 'demo',
