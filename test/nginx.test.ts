@@ -7,6 +7,7 @@ import express from 'express';
 import request from 'supertest';
 import { collectSSE, listen, type TestServer } from '@sluice/testing';
 import { sse } from '@sluice/sse-encoder';
+import { llmStream, type LLMProtocol } from '@sluice/llm-stream';
 
 // nginx from Debian's packages in front of an Express app, with a stock `proxy_pass` location and
 // nginx's default proxy buffering: events must still arrive one by one, thanks to the headers
@@ -54,6 +55,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
       }
       res.end();
     });
+    // LLM tokens, 250 ms apart, in every protocol.
+    a.get('/llm/:protocol', (req, res, next) => {
+      const tokens = async function* () {
+        for (const token of ['one', ' two', ' three']) {
+          yield token;
+          await sleep(250);
+        }
+      };
+      llmStream(req, res, tokens(), { protocol: req.params.protocol as LLMProtocol }).catch(next);
+    });
     app = await listen(a);
     dir = mkdtempSync(join(tmpdir(), 'sluice-nginx-'));
     const port = await freePort();
@@ -93,6 +104,30 @@ http {
     expect(headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(events[1]!.at - events[0]!.at).toBeGreaterThanOrEqual(150);
     expect(events[2]!.at - events[1]!.at).toBeGreaterThanOrEqual(150);
+  });
+
+  it.each(['sse', 'openai', 'ai-sdk', 'text', 'ndjson'])('LLM tokens in the %s protocol arrive one by one', async (protocol) => {
+    const arrivals: { at: number; text: string }[] = [];
+    const t0 = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      request(proxy)
+        .get(`/llm/${protocol}`)
+        .buffer(false)
+        .parse((res, done) => {
+          res.setEncoding('utf8');
+          res.on('data', (text: string) => arrivals.push({ at: Date.now() - t0, text }));
+          res.on('end', () => {
+            done(null, undefined);
+            resolve();
+          });
+        })
+        .end((err) => err && reject(err));
+    });
+    const body = arrivals.map((a) => a.text).join('');
+    expect(body).toContain('three');
+    const firstAt = arrivals.find((a) => a.text.includes('one'))!.at;
+    const lastAt = arrivals.find((a) => a.text.includes('three'))!.at;
+    expect(lastAt - firstAt).toBeGreaterThanOrEqual(300);
   });
 
   it('control: without X-Accel-Buffering nginx holds the events back until the end', async () => {
