@@ -41,6 +41,7 @@ export class Follower {
   #reading: Set<string> | undefined;
   #connId: number | undefined;
   #wake: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
 
   constructor(conn: Redis, commands: Redis, settings: FollowerSettings) {
     this.#conn = conn;
@@ -67,11 +68,25 @@ export class Follower {
     if (followed?.follows.delete(follow) && followed.follows.size === 0) this.streams.delete(key);
   }
 
-  async close(): Promise<void> {
+  /** Idempotent: a second ioredis `disconnect()` would arm a 2 s timer on the closed socket. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#stop.abort();
     this.#wake?.();
+    // A blocked connection does not see its end until the read returns, and ioredis then holds
+    // a 2 s disconnect timer: unblock it first so close() releases everything at once.
+    if (this.#reading && this.#connId !== undefined && this.#commands.status === 'ready') {
+      await this.#commands.client('UNBLOCK', this.#connId).catch(() => {});
+    }
+    const status = this.#conn.status;
+    const ended = status === 'wait' || status === 'end' ? undefined : new Promise((resolve) => this.#conn.once('end', resolve));
     this.#conn.disconnect();
     await this.#running;
+    await ended;
     this.streams.clear();
   }
 
