@@ -1,0 +1,303 @@
+// Disconnect storm: for each package, many clients drop at random points mid-stream; afterwards no
+// timer, socket, listener, subscription or generator may be left behind, and every LLM upstream
+// request must have been aborted.
+import { getEventListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import express from 'express';
+import express4 from 'express4';
+import OpenAI from 'openai';
+import { listen, openAIServer } from '@sluice/testing';
+import { sse } from '@sluice/sse-encoder';
+import { keepalive, KeepaliveScheduler } from '@sluice/sse-keepalive';
+import { MemoryEventStore, publish, resume } from '@sluice/sse-resume';
+import { streamRoute } from '@sluice/stream-generator';
+import { NDJSONAbortedError, ndjsonBody, ndjsonResponse } from '@sluice/ndjson';
+import { createCancelRegistry, llmStream, type LLMProtocol } from '@sluice/llm-stream';
+import { connections, grown, listenerTracker, resources, settle } from './support/leaks.js';
+import { dropClient, randomPlan, rng, SEED, storm, type ClientOptions, type Outcome } from './support/storm.js';
+
+jest.setTimeout(120_000);
+
+const CONCURRENCY = 100;
+const pad = 'x'.repeat(200);
+
+/** What a scenario sets up: the app, how clients hit it, and its own leak counters. */
+interface Scenario {
+  app: express.Express;
+  path: (i: number) => string;
+  maxBytes: number;
+  maxMs: number;
+  client?: (i: number) => ClientOptions;
+  /** Runs once, fully, before the baseline is taken (lazy singletons, connection pools). */
+  warmUp?: (url: string) => Promise<void>;
+  /** Package-specific counters; each non-empty string is a leak. */
+  problems: () => string[];
+  /** How many clients really left mid-stream (default: those that got part of a body). */
+  midStream?: (tally: Record<Outcome, number>) => number;
+  /** Extra figures for the summary line. */
+  figures: () => string;
+  stop?: () => Promise<void> | void;
+}
+
+type Framework = typeof express;
+const frameworks: Array<[string, Framework, number]> = [
+  ['express 5', express, 1000],
+  ['express 4', express4 as unknown as Framework, 300],
+];
+
+/** started/finished counters for handlers and generators: `finally` must run once per start. */
+function counter() {
+  const c = { started: 0, finished: 0, problem: (what: string) => (c.started === c.finished ? '' : `${what}: ${c.started} started, ${c.finished} finished`) };
+  return c;
+}
+
+const scenarios: Record<string, (fw: Framework, track: express.RequestHandler) => Promise<Scenario>> = {
+  async 'sse-encoder sse()'(fw, track) {
+    const loops = counter();
+    const app = fw();
+    app.get('/sse', track, sse({ retryMs: 1000 }), async (req, res) => {
+      const stream = res.sse!;
+      loops.started++;
+      try {
+        for (let i = 0; !stream.closed; i++) {
+          await stream.send({ id: i, data: pad });
+          if (i % 10 === 9) await sleep(1, undefined, { signal: stream.signal }).catch(() => {});
+        }
+      } finally {
+        loops.finished++;
+      }
+    });
+    return { app, path: () => '/sse', maxBytes: 64 * 1024, maxMs: 300, problems: () => [loops.problem('send loops')], figures: () => `${loops.started} send loops` };
+  },
+
+  async 'sse-keepalive keepalive()'(fw, track) {
+    const scheduler = new KeepaliveScheduler({ resolutionMs: 10 });
+    const loops = counter();
+    const app = fw();
+    // Pings alone keep the stream busy; a second route mixes the app's events with pings.
+    app.get('/ka', track, keepalive({ intervalMs: 10, scheduler }));
+    app.get('/ka-events', track, keepalive({ intervalMs: 10, idleTimeoutMs: 5000, scheduler }), async (req, res) => {
+      const stream = res.sse!;
+      loops.started++;
+      try {
+        while (!stream.closed) {
+          await stream.send('tick');
+          await sleep(5 + Math.floor(Math.random() * 20), undefined, { signal: stream.signal }).catch(() => {});
+        }
+      } finally {
+        loops.finished++;
+      }
+    });
+    return {
+      app, path: (i) => (i % 2 ? '/ka' : '/ka-events'), maxBytes: 300, maxMs: 400,
+      problems: () => [
+        scheduler.size === 0 ? '' : `KeepaliveScheduler.size = ${scheduler.size}`,
+        scheduler.running ? 'KeepaliveScheduler timer still armed' : '',
+        loops.problem('event loops'),
+      ],
+      figures: () => `scheduler.size ${scheduler.size}, running ${scheduler.running}`,
+    };
+  },
+
+  async 'sse-resume resume()'(fw, track) {
+    const store = new MemoryEventStore({ maxEvents: 500 });
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) ids.push(await publish(store, 'news', { data: { i, pad } }));
+    const deploy = new AbortController();
+    const scheduler = new KeepaliveScheduler({ resolutionMs: 10 });
+    const handler = resume({ store, stream: 'news', retryMs: 1000, signal: deploy.signal, history: 'all' });
+    const signalListeners = getEventListeners(deploy.signal, 'abort').length;
+    const app = fw();
+    app.get('/feed', track, handler);
+    app.get('/feed-ka', track, keepalive({ intervalMs: 20, scheduler }), handler);
+    // Live events arrive while clients replay and follow; the publisher is our own timer, stopped
+    // before counting.
+    let published = 0;
+    const publisher = setInterval(() => void publish(store, 'news', { data: { live: published++, pad } }), 2);
+    return {
+      app, path: (i) => (i % 2 ? '/feed' : '/feed-ka'), maxBytes: 80 * 1024, maxMs: 400,
+      // Half resume from a random past id (replay + live), half start fresh (all history).
+      client: (i) => (i % 3 === 0 ? {} : { headers: { 'Last-Event-ID': ids[i % ids.length]! } }),
+      problems: () => [
+        store.subscriberCount() === 0 ? '' : `MemoryEventStore.subscriberCount() = ${store.subscriberCount()}`,
+        handler.size === 0 ? '' : `resume().size = ${handler.size}`,
+        scheduler.size === 0 ? '' : `KeepaliveScheduler.size = ${scheduler.size}`,
+        getEventListeners(deploy.signal, 'abort').length === signalListeners ? '' : `shutdown signal listeners ${signalListeners} → ${getEventListeners(deploy.signal, 'abort').length}`,
+      ],
+      figures: () => `${published} live events published, subscribers ${store.subscriberCount()}, resume().size ${handler.size}`,
+      stop: () => clearInterval(publisher),
+    };
+  },
+
+  async 'stream-generator streamRoute()'(fw, track) {
+    const gens = counter();
+    const app = fw();
+    app.get('/async', track, streamRoute(async function* (req, signal) {
+      gens.started++;
+      try {
+        for (let i = 0; ; i++) {
+          yield `${i},${pad}\n`;
+          if (i % 20 === 19) await sleep(1, undefined, { signal });
+        }
+      } finally {
+        gens.finished++;
+      }
+    }, { contentType: 'text/csv', onError: () => {} }));
+    app.get('/sync', track, streamRoute(() => (function* () {
+      gens.started++;
+      try {
+        for (let i = 0; ; i++) yield `${i},${pad}\n`;
+      } finally {
+        gens.finished++;
+      }
+    })(), { contentType: 'text/csv', onError: () => {} }));
+    return { app, path: (i) => (i % 2 ? '/async' : '/sync'), maxBytes: 512 * 1024, maxMs: 300, problems: () => [gens.problem('generators')], figures: () => `${gens.started} generators, ${gens.finished} finally` };
+  },
+
+  async 'ndjson ndjsonResponse()'(fw, track) {
+    const gens = counter();
+    const app = fw();
+    async function* rows(signal?: AbortSignal) {
+      gens.started++;
+      try {
+        for (let i = 0; ; i++) {
+          yield { i, name: `user_${i}`, pad };
+          if (i % 50 === 49) await sleep(1, undefined, signal ? { signal } : {});
+        }
+      } finally {
+        gens.finished++;
+      }
+    }
+    app.get('/rows', track, ndjsonResponse({ onError: () => {} }), (req, res) => void res.ndjson!(rows()));
+    app.get('/rows-fn', track, ndjsonResponse({ onError: () => {} }), (req, res) => void res.ndjson!((signal) => rows(signal)));
+    return { app, path: (i) => (i % 2 ? '/rows' : '/rows-fn'), maxBytes: 256 * 1024, maxMs: 300, problems: () => [gens.problem('generators')], figures: () => `${gens.started} generators, ${gens.finished} finally` };
+  },
+
+  async 'ndjson ndjsonBody()'(fw, track) {
+    const handlers = counter();
+    const endings: Record<string, number> = {};
+    const app = fw();
+    app.post('/import', track, ndjsonBody(), async (req, res) => {
+      handlers.started++;
+      let n = 0;
+      try {
+        for await (const _ of req.ndjson!()) n++;
+        res.json({ n });
+      } catch (error) {
+        const name = error instanceof NDJSONAbortedError ? error.code : String(error);
+        endings[name] = (endings[name] ?? 0) + 1;
+      } finally {
+        handlers.finished++;
+      }
+    });
+    // The client uploads lines on a timer and is cut at a random point of its upload.
+    const upload: ClientOptions['upload'] = (req) => {
+      let i = 0;
+      const timer = setInterval(() => {
+        req.write(Array.from({ length: 20 }, () => JSON.stringify({ i: i++, pad })).join('\n') + '\n');
+      }, 2);
+      req.once('close', () => clearInterval(timer));
+    };
+    return {
+      app, path: () => '/import', maxBytes: Infinity, maxMs: 300,
+      client: () => ({ method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, upload }),
+      problems: () => [handlers.problem('upload handlers')],
+      midStream: () => endings.NDJSON_ABORTED ?? 0,
+      figures: () => `${handlers.started} uploads, endings ${JSON.stringify(endings)}`,
+    };
+  },
+
+  async 'llm-stream llmStream()'(fw, track) {
+    const upstream = await openAIServer({ tokens: Array.from({ length: 400 }, (_, i) => `tok${i} `), delayMs: 1 });
+    const openai = new OpenAI({ baseURL: upstream.url, apiKey: 'test', maxRetries: 0 });
+    const registry = createCancelRegistry();
+    const scheduler = new KeepaliveScheduler({ resolutionMs: 10 });
+    const protocols: LLMProtocol[] = ['sse', 'openai', 'ai-sdk', 'text', 'ndjson'];
+    const gens = counter();
+    let aborted = 0;
+    let firstRequest = 0;
+    const app = fw();
+    app.post('/chat', track, fw.json(), (req, res, next) => {
+      gens.started++;
+      llmStream(req, res, (signal) => openai.chat.completions.create({ model: 'm', messages: [], stream: true }, { signal }), {
+        protocol: protocols[Number(req.query.p ?? 0)]!,
+        registry,
+        scheduler,
+        waitForOutputMs: 0,
+        keepaliveMs: 50,
+        onFinish: (r) => {
+          gens.finished++;
+          if (r.aborted) aborted++;
+        },
+        onError: () => {},
+      }).catch(next);
+    });
+    const body = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] });
+    const client = (): ClientOptions => ({ method: 'POST', headers: { 'content-type': 'application/json' }, upload: (req) => req.end(body) });
+    return {
+      app, path: (i) => `/chat?p=${i % protocols.length}`, maxBytes: 4096, maxMs: 300, client,
+      async warmUp(url) {
+        // One complete generation first: the SDK's connection pool and timers exist before the baseline.
+        await dropClient(`${url}/chat`, { bytes: Infinity, ms: 30_000 }, client());
+        firstRequest = upstream.requests.length;
+        gens.started = gens.finished = 0;
+      },
+      problems() {
+        const stormRequests = upstream.requests.slice(firstRequest);
+        const open = stormRequests.filter((r) => r.closedAt === undefined).length;
+        const completed = stormRequests.filter((r) => r.closedAt !== undefined && !r.aborted).length;
+        return [
+          gens.problem('generations (onFinish)'),
+          registry.size === 0 ? '' : `cancel registry size = ${registry.size}`,
+          scheduler.size === 0 ? '' : `KeepaliveScheduler.size = ${scheduler.size}`,
+          open === 0 ? '' : `${open} upstream requests still open`,
+          completed === 0 ? '' : `${completed} upstream requests ran to completion (never aborted)`,
+        ];
+      },
+      figures: () => `${gens.started} generations, ${upstream.requests.length - firstRequest} upstream requests all aborted, onFinish aborted ${aborted}`,
+      stop: () => upstream.close(),
+    };
+  },
+};
+
+describe.each(frameworks)('disconnect storm on %s', (fwName, fw, clients) => {
+  it.each(Object.keys(scenarios))('%s: no leaked timer, socket, listener, subscription or generator', async (name) => {
+    const tracker = listenerTracker();
+    const scenario = await scenarios[name]!(fw, tracker.middleware);
+    const server = await listen(scenario.app);
+    try {
+      await scenario.warmUp?.(server.url);
+      const before = resources();
+      const random = rng(SEED);
+      const started = Date.now();
+      const tally: Record<Outcome, number> = await storm(clients, CONCURRENCY, (i) =>
+        dropClient(server.url + scenario.path(i), randomPlan(random, scenario.maxBytes, scenario.maxMs), scenario.client?.(i)),
+      );
+      const stormMs = Date.now() - started;
+      await scenario.stop?.();
+      const problems = await settle(async () => {
+        const handles = grown(before);
+        const open = await connections(server.server);
+        return [
+          ...Object.entries(handles).map(([kind, n]) => `${n} more ${kind} than before the storm`),
+          open === 0 ? '' : `server.getConnections() = ${open}`,
+          ...tracker.leftovers(),
+          ...scenario.problems(),
+        ].filter(Boolean);
+      });
+      console.log(
+        `[stress] storm ${fwName} ${name}: ${clients} clients (seed ${SEED}) in ${stormMs} ms, ` +
+          `${tracker.count} responses tracked, dropped ${tally['mid-body']} mid-body / ${tally['before-response']} before headers / ` +
+          `${tally['server-ended']} ended by server; leaks: handles ${JSON.stringify(grown(before))}, ` +
+          `connections ${await connections(server.server)}, listeners ${tracker.leftovers().length}; ${scenario.figures()}`,
+      );
+      expect(problems).toEqual([]);
+      // The storm must really have been mid-stream: most clients got part of a body and left.
+      expect(scenario.midStream?.(tally) ?? tally['mid-body']).toBeGreaterThan(clients / 3);
+      expect(tally.error).toBe(0);
+    } finally {
+      await scenario.stop?.();
+      await server.close();
+    }
+  });
+});
