@@ -13,7 +13,7 @@ import { MemoryEventStore, publish, resume } from '@sluice/sse-resume';
 import { streamRoute } from '@sluice/stream-generator';
 import { NDJSONAbortedError, ndjsonBody, ndjsonResponse } from '@sluice/ndjson';
 import { createCancelRegistry, llmStream, type LLMProtocol } from '@sluice/llm-stream';
-import { connections, grown, listenerTracker, resources, settle } from './support/leaks.js';
+import { connections, grown, listenerTracker, resources, settle, timerTracker } from './support/leaks.js';
 import { dropClient, randomPlan, rng, SEED, storm, type ClientOptions, type Outcome } from './support/storm.js';
 
 jest.setTimeout(120_000);
@@ -260,44 +260,78 @@ const scenarios: Record<string, (fw: Framework, track: express.RequestHandler) =
   },
 };
 
+/** Runs one storm against a scenario; returns the leaks found after the grace period. */
+async function runStorm(fwName: string, fw: Framework, name: string, clients: number, make: (fw: Framework, track: express.RequestHandler) => Promise<Scenario>) {
+  const tracker = listenerTracker();
+  const timers = timerTracker();
+  const scenario = await make(fw, tracker.middleware);
+  const server = await listen(scenario.app);
+  try {
+    await scenario.warmUp?.(server.url);
+    const before = resources();
+    const timers0 = timers.live;
+    const random = rng(SEED);
+    const started = Date.now();
+    const tally: Record<Outcome, number> = await storm(clients, CONCURRENCY, (i) =>
+      dropClient(server.url + scenario.path(i), randomPlan(random, scenario.maxBytes, scenario.maxMs), scenario.client?.(i)),
+    );
+    const stormMs = Date.now() - started;
+    await scenario.stop?.();
+    const problems = await settle(async () => {
+      const handles = grown(before);
+      const open = await connections(server.server);
+      return [
+        ...Object.entries(handles).map(([kind, n]) => `${n} more ${kind} than before the storm`),
+        open === 0 ? '' : `server.getConnections() = ${open}`,
+        timers.live <= timers0 ? '' : `${timers.live - timers0} more live (incl. unref'd) timers than before the storm`,
+        ...tracker.leftovers(),
+        ...scenario.problems(),
+      ].filter(Boolean);
+    });
+    console.log(
+      `[stress] storm ${fwName} ${name}: ${clients} clients (seed ${SEED}) in ${stormMs} ms, ` +
+        `${tracker.count} responses tracked, dropped ${tally['mid-body']} mid-body / ${tally['before-response']} before headers / ` +
+        `${tally['server-ended']} ended by server; leaks: handles ${JSON.stringify(grown(before))}, ` +
+        `timers ${timers.live - timers0}, connections ${await connections(server.server)}, listeners ${tracker.leftovers().length}; ${scenario.figures()}`,
+    );
+    return { problems, tally, midStream: scenario.midStream?.(tally) ?? tally['mid-body'] };
+  } finally {
+    timers.restore();
+    await scenario.stop?.();
+    await server.close();
+  }
+}
+
 describe.each(frameworks)('disconnect storm on %s', (fwName, fw, clients) => {
   it.each(Object.keys(scenarios))('%s: no leaked timer, socket, listener, subscription or generator', async (name) => {
-    const tracker = listenerTracker();
-    const scenario = await scenarios[name]!(fw, tracker.middleware);
-    const server = await listen(scenario.app);
-    try {
-      await scenario.warmUp?.(server.url);
-      const before = resources();
-      const random = rng(SEED);
-      const started = Date.now();
-      const tally: Record<Outcome, number> = await storm(clients, CONCURRENCY, (i) =>
-        dropClient(server.url + scenario.path(i), randomPlan(random, scenario.maxBytes, scenario.maxMs), scenario.client?.(i)),
-      );
-      const stormMs = Date.now() - started;
-      await scenario.stop?.();
-      const problems = await settle(async () => {
-        const handles = grown(before);
-        const open = await connections(server.server);
-        return [
-          ...Object.entries(handles).map(([kind, n]) => `${n} more ${kind} than before the storm`),
-          open === 0 ? '' : `server.getConnections() = ${open}`,
-          ...tracker.leftovers(),
-          ...scenario.problems(),
-        ].filter(Boolean);
-      });
-      console.log(
-        `[stress] storm ${fwName} ${name}: ${clients} clients (seed ${SEED}) in ${stormMs} ms, ` +
-          `${tracker.count} responses tracked, dropped ${tally['mid-body']} mid-body / ${tally['before-response']} before headers / ` +
-          `${tally['server-ended']} ended by server; leaks: handles ${JSON.stringify(grown(before))}, ` +
-          `connections ${await connections(server.server)}, listeners ${tracker.leftovers().length}; ${scenario.figures()}`,
-      );
-      expect(problems).toEqual([]);
-      // The storm must really have been mid-stream: most clients got part of a body and left.
-      expect(scenario.midStream?.(tally) ?? tally['mid-body']).toBeGreaterThan(clients / 3);
-      expect(tally.error).toBe(0);
-    } finally {
-      await scenario.stop?.();
-      await server.close();
-    }
+    const { problems, tally, midStream } = await runStorm(fwName, fw, name, clients, scenarios[name]!);
+    expect(problems).toEqual([]);
+    // The storm must really have been mid-stream: most clients got part of a body and left.
+    expect(midStream).toBeGreaterThan(clients / 3);
+    expect(tally.error).toBe(0);
   });
 });
+
+// The counters above must be able to fail: a deliberately leaky route is caught by each of them.
+it('a leaky route is caught: unref\'d timer, socket listener, unfinished generator', async () => {
+  const leaky = async (fw: Framework, track: express.RequestHandler): Promise<Scenario> => {
+    const gens = counter();
+    const app = fw();
+    const leakListener: express.RequestHandler = (req, res, next) => {
+      req.socket.on('timeout', () => {}); // never removed
+      next();
+    };
+    app.get('/leak', track, leakListener, streamRoute(async function* () {
+      gens.started++;
+      setInterval(() => {}, 60_000).unref(); // never cleared
+      yield 'x'.repeat(1024);
+      await new Promise(() => {}); // parked forever: its finally never runs
+      gens.finished++;
+    }, { contentType: 'text/plain', onError: () => {} }));
+    return { app, path: () => '/leak', maxBytes: 512, maxMs: 200, problems: () => [gens.problem('generators')], figures: () => '' };
+  };
+  const { problems } = await runStorm('express 5', express, 'leaky canary', 50, leaky);
+  expect(problems.some((p) => p.includes('timers'))).toBe(true);
+  expect(problems.some((p) => p.startsWith('generators'))).toBe(true);
+  expect(problems.some((p) => p.startsWith("socket 'timeout'"))).toBe(true);
+}, 30_000);

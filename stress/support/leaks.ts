@@ -70,3 +70,42 @@ export function listenerTracker() {
   }
   return { middleware, leftovers, get count() { return seen.length; } };
 }
+
+/**
+ * Counts live `setTimeout`/`setInterval` timers created through the globals while installed,
+ * unref'd ones included (`getActiveResourcesInfo()` lists only ref'd timers, and every Sluice
+ * timer is unref'd). A timer is live until it fired (timeouts) or was cleared. `restore()` puts
+ * the original globals back.
+ */
+export function timerTracker() {
+  const live = new Set<NodeJS.Timeout>();
+  const original = { setTimeout, clearTimeout, setInterval, clearInterval };
+  const g = globalThis as unknown as Record<keyof typeof original, unknown>;
+  g.setTimeout = (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const timer: NodeJS.Timeout = original.setTimeout((...a: unknown[]) => {
+      live.delete(timer);
+      fn(...a);
+    }, ms, ...args);
+    live.add(timer);
+    return timer;
+  };
+  g.setInterval = (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const timer = original.setInterval(fn, ms, ...args);
+    live.add(timer);
+    return timer;
+  };
+  g.clearTimeout = (timer: NodeJS.Timeout | undefined) => {
+    if (timer) live.delete(timer);
+    original.clearTimeout(timer);
+  };
+  g.clearInterval = (timer: NodeJS.Timeout | undefined) => {
+    if (timer) live.delete(timer);
+    original.clearInterval(timer);
+  };
+  return {
+    get live() {
+      return live.size;
+    },
+    restore: () => Object.assign(g, original),
+  };
+}
