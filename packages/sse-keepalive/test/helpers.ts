@@ -1,27 +1,12 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** `node:timers/promises` is not replaced by jest's fake timers, so this really waits. */
 export const realSleep = (ms: number): Promise<unknown> => sleep(ms);
 
-export interface Served {
-  url: string;
-  close(): void;
-}
-
-export async function serve(app: http.RequestListener): Promise<Served> {
-  const server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close() {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
+// A loopback server from @sluice/testing (close() also cuts open connections).
+export { listen as serve } from '@sluice/testing';
+export type { TestServer as Served } from '@sluice/testing';
 
 export interface RawClient {
   text(): string;

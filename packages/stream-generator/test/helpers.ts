@@ -1,5 +1,4 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import express4 from 'express4';
 
@@ -11,46 +10,11 @@ export const expresses: [string, Express][] = [
   ['express 4', express4 as unknown as Express],
 ];
 
+// Shared with every package's tests (and users'): a loopback server, deferreds, timeouts.
+export { deferred, listen, within } from '@sluice/testing';
+export type { TestServer as Server } from '@sluice/testing';
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** A promise with its resolve function, for hooks that fire inside the server. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** Rejects if `promise` has not settled within `ms` (the timer is cleared either way). */
-export async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export interface Server {
-  url: string;
-  close(): Promise<void>;
-}
-
-export async function listen(app: http.RequestListener): Promise<Server> {
-  const server = http.createServer(app);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
 
 export interface RawResult {
   status: number;

@@ -8,6 +8,8 @@ export type { TestServer } from './listen.js';
 export { collectNDJSON } from './ndjson.js';
 export type { CollectedValue, NDJSONCollection } from './ndjson.js';
 export { TestingTimeoutError } from './errors.js';
+export { deferred, within } from './async.js';
+export type { Deferred } from './async.js';
 export { openAIServer } from './llm/openai-server.js';
 export { anthropicServer } from './llm/anthropic-server.js';
 export type { LLMTestServer, Script, ScriptedReply, ScriptedRequest } from './llm/script.js';
