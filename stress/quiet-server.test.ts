@@ -45,18 +45,13 @@ afterAll(async () => {
   clearTimeout(timer);
 });
 
-// BUG in stream-generator (src/pump.ts), found by this suite: the pump hands the loop back with
-// UNREF'D immediates: breathe() awaits `nextTurn(undefined, { ref: false })` (line 33) and the
-// "flush when the source pauses" turn is `setImmediate(flushPaused).unref()` (line 83). Node runs
-// an unref'd immediate scheduled from the timers or check phase only after the next poll, and the
-// poll then blocks until unrelated I/O or a timer (the source's next one, http's Date cache)
-// wakes it. Measured on this server: a lone 64 MiB download cut after 10 s (normally 0.2–0.5 s),
-// 40 KB of CPU-bound chunks taking 5.6 s (normally 60 ms), a chunk produced at 100 ms arriving at
-// 170–1,500 ms. A busy server hides it (other sockets wake the loop). Fix: ref'd immediates,
-// `await nextTurn()` and `setImmediate(flushPaused)`; both are cleared or settle with the stream,
-// so they never hold a process open. Each run below stops at the first stall it sees.
+// Regression test for a bug this suite found in stream-generator (src/pump.ts): the pump handed the
+// loop back with UNREF'D immediates, which Node runs only after the next poll, and the poll then
+// blocks until unrelated I/O or a timer wakes it. On a quiet server a lone 64 MiB download was cut
+// after 10 s (normally 0.2–0.5 s) and a chunk produced at 100 ms arrived at 170–1,500 ms; a busy
+// server hides it. Fixed by ref'd immediates (cleared or settled with the stream).
 describe('stream-generator on a quiet server', () => {
-  it.failing('never stalls: CPU-bound chunks, a lone 64 MiB download, a chunk produced after a timer', async () => {
+  it('never stalls: CPU-bound chunks, a lone 64 MiB download, a chunk produced after a timer', async () => {
     for (let i = 0; i < 4; i++) {
       const { ms, total } = await timedGet(`${base}/slow-cpu`, 2000);
       console.log(`[stress] quiet server /slow-cpu: 400 CPU-bound chunks, ${total} bytes in ${ms} ms (normally ~60)`);
