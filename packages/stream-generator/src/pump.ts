@@ -30,7 +30,9 @@ const now = () => performance.now();
  */
 async function breathe(st: PumpState): Promise<void> {
   if (!st.sink.flush()) await drained(st.res);
-  if (!st.settled) await nextTurn(undefined, { ref: false });
+  // A ref'd immediate: an unref'd one does not keep the poll phase from blocking, so on a quiet
+  // server it would wait for unrelated I/O (seconds). It settles within one turn either way.
+  if (!st.settled) await nextTurn();
 }
 
 /** Pulls a synchronous iterator: only while the socket accepts more, yielding every SLICE_MS. */
@@ -80,7 +82,7 @@ export async function pumpAsync(next: () => PromiseLike<Step>, st: PumpState): P
     if (st.settled || step.done) return;
     const wasEmpty = !sink.pending;
     if (sink.add(step.value)) sink.flush();
-    else if (wasEmpty && st.flushTurn === undefined) st.flushTurn = setImmediate(flushPaused).unref();
+    else if (wasEmpty && st.flushTurn === undefined) st.flushTurn = setImmediate(flushPaused); // ref'd, as above; cleared when the stream settles
     if (++count % CHECK_EVERY === 0 && now() - since >= SLICE_MS) {
       await breathe(st);
       if (st.settled) return;
