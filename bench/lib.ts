@@ -74,7 +74,9 @@ export function report(title: string, rows: Row[], notes: string[] = []): void {
     const [, base] = entries[0]!;
     const results = entries
       .map(([name, v], i) =>
-        i === 0 ? `${name}: ${fmt(v)}` : `${name}: ${fmt(v)} (Sluice ${row.lowerIsBetter ? 'uses ' : ''}${fmt(base / v)}×)`,
+        i === 0 || v === 0
+          ? `${name}: ${fmt(v)}`
+          : `${name}: ${fmt(v)} (Sluice ${row.lowerIsBetter ? 'uses ' : ''}${fmt(base / v)}×)`,
       )
       .join('<br>');
     const met = row.ok === undefined ? '' : row.ok ? 'yes' : '**no**';
