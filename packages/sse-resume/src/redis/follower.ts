@@ -82,8 +82,10 @@ export class Follower {
     if (this.#reading && this.#connId !== undefined && this.#commands.status === 'ready') {
       await this.#commands.client('UNBLOCK', this.#connId).catch(() => {});
     }
+    // Only a live socket emits 'end' once disconnected; a reconnecting client has none to close.
     const status = this.#conn.status;
-    const ended = status === 'wait' || status === 'end' ? undefined : new Promise((resolve) => this.#conn.once('end', resolve));
+    const live = status === 'ready' || status === 'connect' || status === 'connecting';
+    const ended = live ? new Promise((resolve) => this.#conn.once('end', resolve)) : undefined;
     this.#conn.disconnect();
     await this.#running;
     await ended;
@@ -101,6 +103,8 @@ export class Follower {
       let reply: Entries | null;
       try {
         if (this.#conn.status === 'wait') await this.#conn.connect();
+        // Reconnecting after a drop: subscriptions made meanwhile wait (commands would fail now).
+        else if (this.#conn.status !== 'ready' && !(await waitReady(this.#conn, signal))) break;
         this.#connId ??= (await this.#conn.client('ID')) as number;
         if (this.streams.size === 0) continue;
         // Read the streams only now, after the awaits: a subscription added during them is covered.

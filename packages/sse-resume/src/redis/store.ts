@@ -148,8 +148,11 @@ export class RedisEventStore implements EventStore {
       timer = setTimeout(() => reject(new RedisEventStoreError('TIMEOUT', `${what}: no reply from Redis in ${this.#settings.timeoutMs} ms`)), this.#settings.timeoutMs);
       timer.unref();
     });
+    const running = run(this.#client);
+    // After a timeout, ioredis may still reject the command later (e.g. MaxRetriesPerRequestError).
+    running.catch(() => {});
     try {
-      return await Promise.race([run(this.#client), timeout]);
+      return await Promise.race([running, timeout]);
     } finally {
       clearTimeout(timer);
     }
