@@ -7,7 +7,7 @@ const [base, count] = [process.argv[2]!, Number(process.argv[3])];
 const readers: Array<{ bytes: number; timer?: NodeJS.Timeout; req: http.ClientRequest }> = [];
 for (let i = 0; i < count; i++) {
   const reader: (typeof readers)[number] = { bytes: 0, req: undefined as unknown as http.ClientRequest };
-  reader.req = http.get(`${base}${i % 2 ? '/feed' : '/gen'}`, { agent: false }, (res) => {
+  reader.req = http.get(`${base}${process.argv[4] ?? (i % 2 ? '/feed' : '/gen')}`, { agent: false }, (res) => {
     res.pause();
     res.on('error', () => {});
     // Phases spread the reads over the second instead of one burst.
