@@ -27,7 +27,15 @@ export function redisReachable(): boolean {
 
 /** `describe` when Redis is reachable or required, else `describe.skip` (with a loud warning). */
 export function describeRedis(name: string, body: () => void): void {
-  (redisReachable() || REQUIRED ? describe : describe.skip)(name, body);
+  const reachable = redisReachable();
+  (reachable || REQUIRED ? describe : describe.skip)(name, () => {
+    if (!reachable) {
+      it(`needs Redis at ${REDIS_URL} (SLUICE_REQUIRE_SERVICES=1)`, () => {
+        throw new Error(`Redis is not reachable at ${REDIS_URL}, and SLUICE_REQUIRE_SERVICES=1 requires it`);
+      });
+    }
+    body();
+  });
 }
 
 export function randomPrefix(): string {
