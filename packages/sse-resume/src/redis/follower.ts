@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StoredEvent } from '../types.js';
-import { compareIds, fromEntry } from './entry.js';
+import { deliver, type Entries } from './deliver.js';
 import { RedisEventStoreError } from './errors.js';
 import type { RedisSettings } from './options.js';
-import { checkGaps, waitReady } from './recover.js';
+import { checkGaps, mayHaveGap, waitReady } from './recover.js';
 
 /** One subscription, as the follower sees it. */
 export interface Follow {
@@ -23,7 +23,6 @@ export interface Followed {
 
 type FollowerSettings = Pick<RedisSettings, 'blockMs' | 'onDisconnect' | 'report' | 'maxEvents' | 'ttlMs'>;
 
-type Entries = [key: string, entries: [id: string, fields: string[]][]][];
 const READ_COUNT = 1000;
 
 /**
@@ -54,6 +53,7 @@ export class Follower {
 
   /** Follows `key` from its head (`lastId`, `added`) as read by the subscription. */
   add(key: string, head: { lastId: string; added: number | undefined }, follow: Follow): void {
+    if (this.#stop.signal.aborted) return;
     let followed = this.streams.get(key);
     if (!followed) this.streams.set(key, (followed = { cursor: head.lastId, added: head.added, follows: new Set() }));
     followed.follows.add(follow);
@@ -111,8 +111,8 @@ export class Follower {
         const keys = [...this.streams.keys()];
         const ids = keys.map((key) => this.streams.get(key)!.cursor);
         this.#reading = new Set(keys);
-        const args = ['COUNT', READ_COUNT, 'BLOCK', this.#settings.blockMs, 'STREAMS', ...keys, ...ids] as const;
-        reply = (await this.#conn.xread(...(args as unknown as ['STREAMS', string, string]))) as Entries | null;
+        const args = ['COUNT', READ_COUNT, 'BLOCK', this.#settings.blockMs, 'STREAMS', ...keys, ...ids];
+        reply = (await this.#conn.call('XREAD', ...args)) as Entries | null;
       } catch (error) {
         this.#reading = undefined;
         if (!signal.aborted) await this.#recover(error);
@@ -120,22 +120,9 @@ export class Follower {
       }
       this.#reading = undefined;
       if (!reply) continue;
-      await this.#endGaps(reply.filter(([key, entries]) => this.#mayHaveGap(key, entries.length)).map(([key]) => key));
-      this.#deliver(reply);
+      await this.#endGaps(reply.filter(([key, entries]) => mayHaveGap(this.streams.get(key), entries.length, this.#settings, READ_COUNT)).map(([key]) => key));
+      deliver(reply, this.streams, this.#settings.report);
     }
-  }
-
-  /**
-   * Whether entries after the cursor may have been trimmed before this read: only when the reply
-   * is as long as the retention (MAXLEN), or the cursor is older than `ttlMs` (MINID). Then
-   * `XINFO` tells for sure; the common case costs no extra command.
-   */
-  #mayHaveGap(key: string, length: number): boolean {
-    const followed = this.streams.get(key);
-    if (!followed) return false;
-    const { maxEvents, ttlMs } = this.#settings;
-    if (length >= Math.min(maxEvents, READ_COUNT)) return true;
-    return ttlMs !== undefined && Number(followed.cursor.split('-')[0]) < Date.now() - ttlMs;
   }
 
   async #endGaps(keys: string[]): Promise<void> {
@@ -144,31 +131,6 @@ export class Follower {
     for (const [key, error] of await checkGaps(this.#conn, suspects)) {
       for (const follow of this.streams.get(key)?.follows ?? []) follow.onEnd?.(error);
       this.streams.delete(key);
-    }
-  }
-
-  #deliver(reply: Entries): void {
-    for (const [key, entries] of reply) {
-      const followed = this.streams.get(key);
-      if (!followed) continue;
-      for (const [id, fields] of entries) {
-        if (compareIds(id, followed.cursor) <= 0) continue;
-        followed.cursor = id;
-        if (followed.added !== undefined) followed.added++;
-        let stored: StoredEvent | undefined;
-        for (const follow of [...followed.follows]) {
-          if (follow.floor !== undefined) {
-            if (compareIds(id, follow.floor) <= 0) continue;
-            follow.floor = undefined;
-          }
-          try {
-            stored ??= fromEntry(id, fields);
-            follow.onEvent(stored);
-          } catch (error) {
-            this.#settings.report(error); // one failing subscriber must not starve the others
-          }
-        }
-      }
     }
   }
 

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RedisEventStoreError } from './errors.js';
 import type { Followed } from './follower.js';
+import type { RedisSettings } from './options.js';
 
 /** Resolves true once `conn` is ready again, false if `signal` aborts first. */
 export function waitReady(conn: Redis, signal: AbortSignal): Promise<boolean> {
@@ -64,4 +65,20 @@ export async function checkGaps(conn: Redis, streams: Map<string, Followed>): Pr
     if (problem) gaps.push([key, new RedisEventStoreError('GAP', problem)]);
   }
   return gaps;
+}
+
+/**
+ * Whether entries after the cursor may have been trimmed before a read that returned `length`
+ * of them: only when it is as long as the retention (MAXLEN), or the cursor is older than
+ * `ttlMs` (MINID). Then {@link checkGaps} tells for sure; the common case costs no command.
+ */
+export function mayHaveGap(
+  followed: Followed | undefined,
+  length: number,
+  { maxEvents, ttlMs }: Pick<RedisSettings, 'maxEvents' | 'ttlMs'>,
+  readCount: number,
+): boolean {
+  if (!followed) return false;
+  if (length >= Math.min(maxEvents, readCount)) return true;
+  return ttlMs !== undefined && Number(followed.cursor.split('-')[0]) < Date.now() - ttlMs;
 }
