@@ -7,38 +7,35 @@ const root = __dirname;
 const packages = readdirSync(join(root, 'packages')).filter((name) =>
   existsSync(join(root, 'packages', name, 'package.json')),
 );
-const transform: Config['transform'] = { '^.+\\.ts$': ['ts-jest', { tsconfig: join(root, 'tsconfig.json') }] };
+
+/** Every project runs from TypeScript source: workspace packages resolve to src, no build first. */
+const shared = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: join(root, 'tsconfig.json') }] },
+  moduleNameMapper: {
+    '^@sluice/([^/]+)$': join(root, 'packages/$1/src/index.ts'),
+    '^@sluice/([^/]+)/([^/]+)$': join(root, 'packages/$1/src/$2/index.ts'),
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+} satisfies Config['projects'] extends (infer P)[] | undefined ? Partial<Exclude<P, string>> : never;
 
 const config: Config = {
   reporters: ['default', join(root, 'scripts/jest-summary-reporter.cjs')],
   projects: [
     ...packages.map((name) => ({
+      ...shared,
       displayName: `@sluice/${name}`,
       rootDir: join(root, 'packages', name),
-      testEnvironment: 'node',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      transform,
-      moduleNameMapper: {
-        // Tests run from TypeScript source: workspace packages resolve to src, no build first.
-        '^@sluice/([^/]+)$': join(root, 'packages/$1/src/index.ts'),
-        '^@sluice/([^/]+)/([^/]+)$': join(root, 'packages/$1/src/$2/index.ts'),
-        '^(\\.{1,2}/.*)\\.js$': '$1',
-      },
     })),
-    // Repository-wide checks (README examples).
-    { displayName: 'repo', rootDir: join(root, 'test'), testEnvironment: 'node', testMatch: ['<rootDir>/*.test.ts'], transform },
+    // Repository-wide checks: README examples, nginx in front of the packages.
+    { ...shared, displayName: 'repo', rootDir: join(root, 'test'), testMatch: ['<rootDir>/*.test.ts'] },
+    // The demo runs as `npm run demo` runs it (tsx, from source), driven by a real browser.
+    { ...shared, displayName: 'demo', rootDir: join(root, 'examples/demo'), testMatch: ['<rootDir>/test/**/*.test.ts'] },
     // Reliability suite (disconnect storms, slow clients, shutdown, fuzzing): `npm run test:stress`.
     ...(process.env.SLUICE_STRESS === '1'
-      ? [{ displayName: 'stress', rootDir: join(root, 'stress'), testEnvironment: 'node', testMatch: ['<rootDir>/*.test.ts'], transform }]
+      ? [{ ...shared, displayName: 'stress', rootDir: join(root, 'stress'), testMatch: ['<rootDir>/*.test.ts'] }]
       : []),
-    // The demo runs as `npm run demo` runs it (tsx, from source), driven by a real browser.
-    {
-      displayName: 'demo',
-      rootDir: join(root, 'examples/demo'),
-      testEnvironment: 'node',
-      testMatch: ['<rootDir>/test/**/*.test.ts'],
-      transform,
-    },
   ],
 };
 export default config;
