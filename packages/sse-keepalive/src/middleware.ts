@@ -1,7 +1,6 @@
 import type { RequestHandler } from 'express';
-import { createSSEStream } from '@sluice/sse-encoder';
+import { createSSEStream, routeContinuesAfter } from '@sluice/sse-encoder';
 import { normalize, resolutionFor, type KeepaliveOptions } from './options.js';
-import { routeContinuesAfter } from './route.js';
 import { KeepaliveScheduler } from './scheduler.js';
 
 /**

@@ -1,8 +1,7 @@
 import type { Request, RequestHandler } from 'express';
-import { createSSEStream } from '@sluice/sse-encoder';
+import { createSSEStream, routeContinuesAfter } from '@sluice/sse-encoder';
 import { ResumeError } from './errors.js';
 import { settle, type ResumeOptions, type ResumeSettings } from './options.js';
-import { routeContinuesAfter } from './route.js';
 import { Subscriber } from './subscriber.js';
 
 /** The handler returned by {@link resume}, with its shutdown control. */

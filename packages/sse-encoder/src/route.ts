@@ -6,7 +6,8 @@ interface RouteLayer {
 }
 
 /**
- * Whether Express will run another handler of the current route after `self`: `true`/`false`
+ * For middleware that owns a stream and may be mounted last (keepalive(), resume()): whether Express
+ * will run another handler of the current route after `self`: `true`/`false`
  * when `self` is a handler of `req.route` (app.get(path, ...handlers)), `undefined` otherwise
  * (mounted with app.use). A stream middleware must not call `next()` when nothing follows: an
  * app's catch-all 404 handler would then try to answer a response whose headers are already sent,
