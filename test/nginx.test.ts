@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   let nginx: ChildProcess;
   let proxy: string;
   let dir: string;
+  let demo: ChildProcess;
+  let demoProxy: string;
 
   beforeAll(async () => {
     const a = express();
@@ -66,8 +69,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
       llmStream(req, res, tokens(), { protocol: req.params.protocol as LLMProtocol }).catch(next);
     });
     app = await listen(a);
+    demo = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../examples/demo/server.ts')], {
+      cwd: join(__dirname, '..'),
+      env: { ...process.env, PORT: '0', OPENAI_BASE_URL: '', OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = (await once(demo.stdout!.setEncoding('utf8'), 'data')) as [string];
+    const demoUrl = /Sluice demo on (http:\S+)/.exec(line)![1]!;
     dir = mkdtempSync(join(tmpdir(), 'sluice-nginx-'));
     const port = await freePort();
+    const demoPort = await freePort();
     writeFileSync(join(dir, 'nginx.conf'), `
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -81,9 +92,14 @@ http {
     listen 127.0.0.1:${port};
     location / { proxy_pass ${app.url}; }
   }
+  server {
+    listen 127.0.0.1:${demoPort};
+    location / { proxy_pass ${demoUrl}; }
+  }
 }`);
     nginx = spawn(NGINX!, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
     proxy = `http://127.0.0.1:${port}`;
+    demoProxy = `http://127.0.0.1:${demoPort}`;
     for (let i = 0; i < 100; i++) {
       const up = await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); r(true); }).on('error', () => r(false)));
       if (up) return;
@@ -94,6 +110,7 @@ http {
 
   afterAll(async () => {
     nginx?.kill();
+    demo?.kill();
     await app?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -128,6 +145,25 @@ http {
     const firstAt = arrivals.find((a) => a.text.includes('one'))!.at;
     const lastAt = arrivals.find((a) => a.text.includes('three'))!.at;
     expect(lastAt - firstAt).toBeGreaterThanOrEqual(300);
+  });
+
+  describe('the demo routes (npm run demo) behind the same proxy', () => {
+    it('the counter feed: one event a second, each as it is sent', async () => {
+      const { events } = await collectSSE(request(demoProxy).get('/api/counter'), { count: 3, timeoutMs: 8000 });
+      expect(events.map((e) => e.id)).toEqual(['1', '2', '3']);
+      expect(events[2]!.at - events[0]!.at).toBeGreaterThanOrEqual(1500);
+    });
+
+    it('chat tokens from the offline model arrive while it generates', async () => {
+      const { events } = await collectSSE(
+        request(demoProxy).post('/api/chat').send({ messages: [{ role: 'user', content: 'hi' }] }),
+        { until: (_e, all) => all.filter((e) => e.event === 'token').length >= 8, timeoutMs: 8000 },
+      );
+      const tokens = events.filter((e) => e.event === 'token');
+      expect(events[0]!.event).toBe('start');
+      // The model sends a token every 45 ms: buffered, all eight would arrive at once.
+      expect(tokens[7]!.at - tokens[0]!.at).toBeGreaterThanOrEqual(150);
+    });
   });
 
   it('control: without X-Accel-Buffering nginx holds the events back until the end', async () => {

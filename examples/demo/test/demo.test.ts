@@ -28,7 +28,7 @@ const q = (id: string) => `document.querySelector('[data-testid=${id}]')`;
   beforeAll(async () => {
     server = spawn(process.execPath, ['--import', 'tsx', join(root, 'examples/demo/server.ts')], {
       cwd: root,
-      env: { ...process.env, PORT: '0' },
+      env: { ...process.env, PORT: '0', OPENAI_BASE_URL: '', OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '' }, // the offline model
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     url = await new Promise<string>((resolve, reject) => {
