@@ -77,9 +77,10 @@ describe.each(expresses)('flow control on %s', (_name, makeApp) => {
       const got = await rawGet(`${server.url}/s`);
       await server.close();
       expect(got.body.length).toBe(100_000);
-      // 65,536 chars then the rest, plus one write per 5 ms slice on a slow (loaded) machine.
+      // 65,536 chars then the rest (2 writes on a quiet machine), plus one write per 5 ms time slice,
+      // which a loaded machine multiplies; without coalescing it would be one write per chunk (10,000).
       expect(writes).toBeGreaterThanOrEqual(2);
-      expect(writes).toBeLessThanOrEqual(10);
+      expect(writes).toBeLessThanOrEqual(100);
     });
 
     it('does not hold back what was produced when the async source pauses', async () => {
