@@ -13,7 +13,7 @@ const files = readdirSync(dir)
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
 
-const sections: string[] = [];
+const sections = new Map<string, string>();
 let failed = 0;
 for (const file of files) {
   console.error(`\n== ${file}`);
@@ -24,14 +24,22 @@ for (const file of files) {
   });
   process.stdout.write(run.stdout);
   if (run.status !== 0) failed++;
-  sections.push(run.stdout.trim());
+  sections.set(file, run.stdout.trim());
 }
 
 if (write) {
+  // Each bench's section is kept between markers, so a filtered run replaces only its own sections.
   const path = join(dir, '..', 'BENCHMARKS.md');
-  const head = readFileSync(path, 'utf8').split('<!-- results -->')[0];
-  const machine = `Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 10)}`;
-  writeFileSync(path, `${head}<!-- results -->\n\n_Last run: ${machine}._\n\n${sections.join('\n\n')}\n`);
+  const [head, results = ''] = readFileSync(path, 'utf8').split('<!-- results -->');
+  const kept = new Map<string, string>();
+  for (const m of results.matchAll(/<!-- bench: (\S+) -->\n([\s\S]*?)(?=<!-- bench: |$)/g)) kept.set(m[1]!, m[2]!.trim());
+  for (const [file, text] of sections) kept.set(file, `${text}\n\n_Run: ${stamp()}._`);
+  const body = [...kept].sort(([a], [b]) => a.localeCompare(b)).map(([file, text]) => `<!-- bench: ${file} -->\n${text}`);
+  writeFileSync(path, `${head}<!-- results -->\n\n${body.join('\n\n')}\n`);
   console.error(`\nwrote ${path}`);
+}
+
+function stamp(): string {
+  return `Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 process.exitCode = failed ? 1 : 0;
