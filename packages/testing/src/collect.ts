@@ -7,6 +7,7 @@ export interface StreamableRequest {
   buffer(value: boolean): this;
   parse(fn: (res: unknown, done: (err: Error | null, body?: unknown) => void) => void): this;
   end(callback?: (err: unknown, res: unknown) => void): this;
+  on?(event: 'error', listener: (err: unknown) => void): unknown;
 }
 
 /** Options for {@link collectSSE}. */
@@ -65,13 +66,20 @@ export function collectSSE(test: StreamableRequest, options: CollectSSEOptions =
       collection.headers = message.headers;
       message.setEncoding('utf8');
       message.on('data', (text: string) => collector.feed(text));
-      message.on('error', () => {}); // our own destroy() surfaces as 'aborted'; not a failure
-      message.on('close', () => {
+      // A cut response (ours or the server's) surfaces as 'aborted'/'error', not always as 'close'.
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
         collection.complete = message!.complete;
         done(null, undefined);
         finish();
-      });
+      };
+      for (const event of ['end', 'close', 'aborted', 'error']) message.on(event, end);
     });
+    // superagent re-emits a cut response as 'error' on the request, which throws without a listener;
+    // the end callback below is where a real failure (no response at all) is reported.
+    test.on?.('error', () => {});
     test.end((err) => {
       // superagent reports our own disconnect (and non-2xx statuses) as errors; only a failure
       // to get a response at all is one.

@@ -41,14 +41,19 @@ export function collectNDJSON(test: StreamableRequest, options: { timeoutMs?: nu
         const at = Date.now() - t0;
         for (const line of lines) if (line.trim() !== '') out.values.push({ value: JSON.parse(line), at });
       });
-      message.on('error', () => {});
-      message.on('close', () => {
+      // A cut response surfaces as 'aborted'/'error', not always as 'close'.
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
         clearTimeout(timer);
         out.complete = message!.complete;
         done(null, undefined);
         resolve(out);
-      });
+      };
+      for (const event of ['end', 'close', 'aborted', 'error']) message.on(event, end);
     });
+    test.on?.('error', () => {}); // a cut response is a result here, not an error (see collectSSE)
     test.end((err) => {
       if (err && !message) {
         clearTimeout(timer);
