@@ -12,6 +12,7 @@ import { textEncoder } from './protocols/text.js';
 import { run } from './run.js';
 import { sendBody } from './sinks/body.js';
 import { sendSSE } from './sinks/sse.js';
+import { sendToStore } from './sinks/store.js';
 import { discard, type LLMSource } from './sources/source.js';
 import type { LLMResult } from './types.js';
 
@@ -39,6 +40,9 @@ function deliver(req: IncomingMessage, res: ServerResponse, g: Generation, sourc
             ? aiSdkEncoder(g)
             : sseEncoder(g);
       const extra = options.protocol === 'ai-sdk' ? { ...headers, ...AI_SDK_HEADERS } : headers;
+      if (options.resumeSettings) {
+        return sendToStore(req, res, g, run(g, source, encoder), encoder, options, options.resumeSettings, extra);
+      }
       return sendSSE(req, res, g, run(g, source, encoder), encoder, options, extra);
     }
   }
@@ -80,8 +84,12 @@ export async function llmStream(
   const g = new Generation();
   const unregister = opts.registry?.register(g, opts.owner);
   // 'close' on the response, not the request: the request's fires as soon as a POST body is read.
+  // With resume, a disconnect is not a stop: the model runs on (bounded) for a reconnect.
+  let deadline: NodeJS.Timeout | undefined;
   const onClose = () => {
-    if (!res.writableFinished) g.abort();
+    if (res.writableFinished) return;
+    if (opts.resumeSettings) deadline = setTimeout(() => g.abort(), opts.resumeSettings.keepRunningMs).unref();
+    else g.abort();
   };
   res.once('close', onClose);
   const report = (error: unknown) => {
@@ -104,6 +112,7 @@ export async function llmStream(
     failure = error;
   } finally {
     res.off('close', onClose);
+    clearTimeout(deadline);
     unregister?.();
   }
   if (failure !== undefined) {

@@ -1,9 +1,33 @@
 import type { KeepaliveScheduler } from '@sluice/sse-keepalive';
+import type { EventStore } from '@sluice/sse-resume';
+import { defaultStreamName } from './follow.js';
 import type { CancelRegistry } from './cancel.js';
 import type { LLMResult } from './types.js';
 
 /** The wire formats `llmStream()` can speak. */
 export type LLMProtocol = 'sse' | 'openai' | 'ai-sdk' | 'text' | 'ndjson';
+
+/** Options for `llmStream(…, { resume })`: a generation that survives its client's disconnect. */
+export interface LLMResumeOptions {
+  /**
+   * Where the generation's events are kept: a `MemoryEventStore` (one process) or a
+   * `RedisEventStore` (`@sluice/sse-resume/redis`, many instances). Its retention (`maxEvents`,
+   * `MAXLEN`) must hold a whole generation, `start` to `done`. Required.
+   */
+  store: EventStore;
+  /**
+   * How long the generation keeps running after the client that started it left (a reconnect
+   * does not extend it). Then the upstream is aborted, followers get an `error` event with code
+   * `timeout`, and `onFinish` sees `aborted: true`.
+   * @defaultValue `60000`
+   */
+  keepRunningMs?: number;
+  /**
+   * The store stream of a generation id; give the same function to `resumeGeneration()`.
+   * @defaultValue `(id) => 'llm:' + id`
+   */
+  streamName?: (id: string) => string;
+}
 
 /** Options for `llmStream()`. */
 export interface LLMStreamOptions {
@@ -78,6 +102,21 @@ export interface LLMStreamOptions {
    * @defaultValue `{}`
    */
   headers?: Record<string, string>;
+  /**
+   * Makes the generation resumable (`'sse'` protocol only): its events go to `resume.store` and
+   * the client follows them there, so it can reconnect with `Last-Event-ID` (to
+   * `resumeGeneration()`, on any instance sharing the store). A client disconnect then no longer
+   * stops the model; a cancel through `registry` still does.
+   * @defaultValue `undefined` (the client's disconnect stops the model)
+   */
+  resume?: LLMResumeOptions;
+}
+
+/** `resume` after validation. @internal */
+export interface ResumeSettings {
+  readonly store: EventStore;
+  readonly keepRunningMs: number;
+  readonly streamName: (id: string) => string;
 }
 
 const PROTOCOLS = new Set<LLMProtocol>(['sse', 'openai', 'ai-sdk', 'text', 'ndjson']);
@@ -92,7 +131,24 @@ function ms(name: string, value: number | undefined, fallback: number): number {
 
 /** Options after validation. @internal */
 export type Normalized = Required<Pick<LLMStreamOptions, 'protocol' | 'waitForOutputMs' | 'keepaliveMs' | 'headers'>> &
-  LLMStreamOptions;
+  Omit<LLMStreamOptions, 'resume'> & { resumeSettings: ResumeSettings | undefined };
+
+function settleResume(resume: LLMResumeOptions | undefined, protocol: LLMProtocol): ResumeSettings | undefined {
+  if (resume === undefined) return undefined;
+  const store = resume?.store;
+  if (!store || typeof store.append !== 'function' || typeof store.readAfter !== 'function' || typeof store.subscribe !== 'function') {
+    throw new TypeError('llmStream({ resume: { store } }) must be an EventStore, e.g. new MemoryEventStore({ maxEvents: 10_000 })');
+  }
+  if (protocol !== 'sse') throw new TypeError(`llmStream({ resume }) needs protocol 'sse' (Last-Event-ID is an SSE feature), got ${protocol}`);
+  if (resume.streamName !== undefined && typeof resume.streamName !== 'function') {
+    throw new TypeError('llmStream({ resume: { streamName } }) must be a function (id) => string');
+  }
+  return {
+    store,
+    keepRunningMs: ms('resume.keepRunningMs', resume.keepRunningMs, 60_000),
+    streamName: resume.streamName ?? defaultStreamName,
+  };
+}
 
 /** Checks options before anything is touched; misuse is a `TypeError` naming the fix. @internal */
 export function normalize(options: LLMStreamOptions): Normalized {
@@ -113,6 +169,7 @@ export function normalize(options: LLMStreamOptions): Normalized {
     waitForOutputMs: ms('waitForOutputMs', options.waitForOutputMs, 2000),
     keepaliveMs: ms('keepaliveMs', options.keepaliveMs, 15_000),
     headers: options.headers ?? {},
+    resumeSettings: settleResume(options.resume, protocol),
   };
 }
 

@@ -1,0 +1,103 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Request, RequestHandler, Response } from 'express';
+import type { SSEStream } from '@sluice/sse-encoder';
+import { resume, type EventStore, type StoredEvent } from '@sluice/sse-resume';
+
+const TERMINAL = new Set(['done', 'error', 'cancelled']);
+const isTerminal = (stored: StoredEvent) => TERMINAL.has(stored.event.event ?? '');
+
+/**
+ * Serves one generation's store stream with `resume()` (replay after `Last-Event-ID`, then live),
+ * and ends the response once the terminal event was written: a generation is a finite feed.
+ * @internal
+ */
+export function followGeneration(
+  req: IncomingMessage,
+  res: ServerResponse,
+  store: EventStore,
+  name: string,
+  next: (error?: unknown) => void,
+): void {
+  let ending = false;
+  let timer: NodeJS.Timeout | undefined;
+  // The terminal event may still be queued behind a replay that waits for 'drain': close only once
+  // everything accepted was handed to the socket (close() flushes what is pending, then ends).
+  const check = () => {
+    timer = undefined;
+    const stream = (res as { sse?: SSEStream }).sse;
+    if (!stream || stream.closed) return;
+    if (stream.bufferedBytes === 0) return stream.close();
+    timer = setTimeout(check, 10).unref();
+  };
+  const finish = () => {
+    if (ending) return;
+    ending = true;
+    res.once('close', () => clearTimeout(timer));
+    timer = setTimeout(check, 0).unref();
+  };
+  // A view of the store that notices the terminal event on either path (replay or live).
+  const view: EventStore = {
+    append: (stream, event) => store.append(stream, event),
+    readAfter: async (stream, lastId) => {
+      const result = await store.readAfter(stream, lastId);
+      if (result.events.some(isTerminal)) finish();
+      return result;
+    },
+    subscribe: (stream, afterId, onEvent, onEnd) =>
+      store.subscribe(
+        stream,
+        afterId,
+        (event) => {
+          onEvent(event);
+          if (isTerminal(event)) finish();
+        },
+        onEnd,
+      ),
+  };
+  resume({ store: view, stream: name, history: 'all' })(req as Request, res as Response, next);
+}
+
+/** Options for {@link resumeGeneration}. */
+export interface ResumeGenerationOptions {
+  /** The store given to `llmStream(…, { resume: { store } })`. Required. */
+  store: EventStore;
+  /**
+   * The store stream of a generation id; must match `llmStream`'s `resume.streamName`.
+   * @defaultValue `(id) => 'llm:' + id`
+   */
+  streamName?: (id: string) => string;
+  /**
+   * Name of the route parameter that holds the generation id (`/chat/:id/stream`).
+   * @defaultValue `'id'`
+   */
+  param?: string;
+}
+
+/**
+ * An Express handler for `GET /chat/:id/stream`: replays a generation's events after the
+ * client's `Last-Event-ID` (all of them without one), follows it live until its terminal event,
+ * then ends. 404 JSON for an id the store has no events for. Works on any instance sharing the store.
+ */
+export function resumeGeneration(options: ResumeGenerationOptions): RequestHandler {
+  const { store, streamName = defaultStreamName, param = 'id' } = options ?? ({} as ResumeGenerationOptions);
+  if (!store || typeof store.readAfter !== 'function' || typeof store.subscribe !== 'function') {
+    throw new TypeError('resumeGeneration({ store }) must be the EventStore given to llmStream(…, { resume: { store } })');
+  }
+  if (typeof streamName !== 'function') throw new TypeError('resumeGeneration({ streamName }) must be a function (id) => string');
+  return function resumeGeneration(req, res, next) {
+    const id = (req.params as Record<string, string | undefined>)[param];
+    const notFound = () => {
+      res.status(404).set('Cache-Control', 'no-store').json({ error: { code: 'not_found', message: 'No generation has this id' } });
+    };
+    if (typeof id !== 'string' || id === '') return notFound();
+    const name = streamName(id);
+    // Existence check: a generation's stream holds at least its `start` event from the moment it opens.
+    Promise.resolve(store.readAfter(name, undefined)).then(({ events }) => {
+      if (events.length === 0) return notFound();
+      followGeneration(req, res, store, name, next);
+    }, next);
+  };
+}
+
+/** `llm:<id>`: the default store stream of a generation. @internal */
+export const defaultStreamName = (id: string): string => `llm:${id}`;

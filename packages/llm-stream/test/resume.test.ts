@@ -1,0 +1,168 @@
+import OpenAI from 'openai';
+import request from 'supertest';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { MemoryEventStore } from '@sluice/sse-resume';
+import { openAIServer, type LLMTestServer } from '@sluice/testing';
+import { createCancelRegistry, llmStream, resumeGeneration, type CancelRegistry, type LLMResult, type LLMResumeOptions } from '@sluice/llm-stream';
+import { createApp, frameworks, serve, startStream, type Factory } from './helpers.js';
+
+const until = async (ok: () => boolean, limitMs = 5000) => {
+  const started = Date.now();
+  while (!ok()) {
+    if (Date.now() - started > limitMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+function parseSSE(text: string): EventSourceMessage[] {
+  const events: EventSourceMessage[] = [];
+  createParser({ onEvent: (e) => events.push(e) }).feed(text);
+  return events;
+}
+
+const TOKENS = Array.from({ length: 40 }, (_, i) => `t${i} `);
+const TERMINAL = new Set(['done', 'error', 'cancelled']);
+const tokensOf = (events: EventSourceMessage[]) => events.filter((e) => e.event === 'token').map((e) => JSON.parse(e.data).text as string);
+
+async function reconnect(url: string, lastEventId?: string) {
+  const response = await fetch(url, { headers: lastEventId ? { 'last-event-id': lastEventId } : {} });
+  const text = await response.text();
+  return { status: response.status, text, events: parseSSE(text) };
+}
+
+describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
+  let upstream: LLMTestServer;
+  afterEach(() => upstream.close());
+
+  function appWith(framework: Factory, resume: LLMResumeOptions, registry: CancelRegistry, results: LLMResult[]) {
+    const openai = new OpenAI({ baseURL: upstream.url, apiKey: 'test', maxRetries: 0 });
+    return createApp(
+      framework,
+      (req, res, next) => {
+        llmStream(req, res, (signal) => openai.chat.completions.create({ model: 'm', messages: [], stream: true }, { signal }), {
+          resume,
+          registry,
+          waitForOutputMs: 0,
+          keepaliveMs: 0,
+          onFinish: (r) => void results.push(r),
+        }).catch(next);
+      },
+      (app) => {
+        app.get('/chat/:id/stream', resumeGeneration({ store: resume.store }));
+        app.post('/cancel/:id', registry.route());
+      },
+    );
+  }
+
+  it('a disconnect does not stop the model; a reconnect with Last-Event-ID gets exactly the rest, then one terminal event', async () => {
+    upstream = await openAIServer({ tokens: TOKENS, delayMs: 15 });
+    const results: LLMResult[] = [];
+    const server = await serve(appWith(framework, { store: new MemoryEventStore() }, createCancelRegistry(), results));
+    try {
+      const stream = await startStream(`${server.url}/chat`);
+      const upstreamRequest = await upstream.request(1);
+      await until(() => tokensOf(parseSSE(stream.text)).length >= 5);
+      const before = parseSSE(stream.text);
+      await stream.leave();
+      const after = await reconnect(`${server.url}/chat/${stream.id}/stream`, before.at(-1)!.id);
+      expect(after.status).toBe(200);
+      expect(after.events.filter((e) => TERMINAL.has(e.event!)).map((e) => e.event)).toEqual(['done']);
+      expect(after.events.at(-1)!.event).toBe('done');
+      expect(before.filter((e) => after.events.some((a) => a.id === e.id))).toEqual([]);
+      expect([...tokensOf(before), ...tokensOf(after.events)].join('')).toBe(TOKENS.join(''));
+      await until(() => results.length === 1);
+      expect(results[0]).toMatchObject({ aborted: false, cancelled: false, text: TOKENS.join('') });
+      expect(upstreamRequest.aborted).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a reconnect without Last-Event-ID after the end replays the whole generation and ends', async () => {
+    upstream = await openAIServer({ tokens: TOKENS.slice(0, 5) });
+    const results: LLMResult[] = [];
+    const server = await serve(appWith(framework, { store: new MemoryEventStore() }, createCancelRegistry(), results));
+    try {
+      const first = await startStream(`${server.url}/chat`);
+      const whole = await first.rest;
+      expect(whole.complete).toBe(true);
+      const again = await reconnect(`${server.url}/chat/${first.id}/stream`);
+      expect(again.events).toEqual(parseSSE(whole.text));
+      expect(again.events.at(-1)!.event).toBe('done');
+      expect(tokensOf(again.events).join('')).toBe(TOKENS.slice(0, 5).join(''));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('no client for keepRunningMs: the upstream is aborted, followers get one `error` (timeout), onFinish aborted: true', async () => {
+    upstream = await openAIServer({ tokens: Array.from({ length: 200 }, (_, i) => `w${i} `), delayMs: 15 });
+    const results: LLMResult[] = [];
+    const server = await serve(appWith(framework, { store: new MemoryEventStore(), keepRunningMs: 100 }, createCancelRegistry(), results));
+    try {
+      const stream = await startStream(`${server.url}/chat`);
+      const upstreamRequest = await upstream.request(1);
+      await until(() => tokensOf(parseSSE(stream.text)).length >= 3);
+      await stream.leave();
+      await upstreamRequest.closed;
+      expect(upstreamRequest.aborted).toBe(true);
+      await until(() => results.length === 1);
+      expect(results[0]).toMatchObject({ aborted: true, cancelled: false });
+      expect(results[0]!.text.length).toBeLessThan(200 * 4);
+      const after = await reconnect(`${server.url}/chat/${stream.id}/stream`);
+      const terminal = after.events.filter((e) => TERMINAL.has(e.event!));
+      expect(terminal.map((e) => e.event)).toEqual(['error']);
+      expect(JSON.parse(terminal[0]!.data)).toMatchObject({ code: 'timeout' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a cancel through the registry stops the model at once: `cancelled` is the one terminal event', async () => {
+    upstream = await openAIServer({ tokens: Array.from({ length: 200 }, (_, i) => `w${i} `), delayMs: 15 });
+    const results: LLMResult[] = [];
+    const registry = createCancelRegistry();
+    const server = await serve(appWith(framework, { store: new MemoryEventStore() }, registry, results));
+    try {
+      const stream = await startStream(`${server.url}/chat`);
+      const upstreamRequest = await upstream.request(1);
+      await until(() => tokensOf(parseSSE(stream.text)).length >= 3);
+      const cancel = await request(server.url).post(`/cancel/${stream.id}`);
+      expect(cancel.status).toBe(200);
+      const { text, complete } = await stream.rest;
+      expect(complete).toBe(true);
+      expect(parseSSE(text).filter((e) => TERMINAL.has(e.event!)).map((e) => e.event)).toEqual(['cancelled']);
+      await upstreamRequest.closed;
+      expect(upstreamRequest.aborted).toBe(true);
+      await until(() => results.length === 1);
+      expect(results[0]).toMatchObject({ cancelled: true, aborted: false });
+      expect(registry.size).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an unknown generation id answers 404 JSON', async () => {
+    upstream = await openAIServer({});
+    const server = await serve(appWith(framework, { store: new MemoryEventStore() }, createCancelRegistry(), []));
+    try {
+      const response = await request(server.url).get('/chat/no-such-id/stream');
+      expect(response.status).toBe(404);
+      expect(response.body).toEqual({ error: { code: 'not_found', message: 'No generation has this id' } });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('resume with a protocol other than sse is a TypeError, and the upstream is never called', async () => {
+    upstream = await openAIServer({});
+    const store = new MemoryEventStore();
+    const app = createApp(framework, (req, res, next) => {
+      llmStream(req, res, ['a'], { protocol: 'text', resume: { store } }).catch(next);
+    });
+    const response = await request(app).post('/chat').send({});
+    expect(response.status).toBe(500);
+    expect(app.errors[0]).toBeInstanceOf(TypeError);
+    expect(() => resumeGeneration({ store: {} as never })).toThrow(TypeError);
+  });
+});
