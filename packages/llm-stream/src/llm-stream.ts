@@ -51,7 +51,9 @@ function deliver(req: IncomingMessage, res: ServerResponse, g: Generation, sourc
 /**
  * Streams a model's output to the client in the chosen protocol, and stops the model when the
  * client stops: a client that leaves (the response's `close`) aborts the upstream request, and so
- * does a cancel through `options.registry`.
+ * does a cancel through `options.registry`. With `options.resume` the events go to a store and
+ * the client follows them there: a client that leaves can reconnect (`resumeGeneration()`), and
+ * only a cancel, or `resume.keepRunningMs` without that client, stops the model.
  *
  * @param source an OpenAI chat completions stream, an Anthropic messages stream, any
  * (async) iterable of their raw events or of strings, a promise of one, or

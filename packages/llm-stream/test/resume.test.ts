@@ -43,7 +43,7 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
           resume,
           registry,
           waitForOutputMs: 0,
-          keepaliveMs: 0,
+          keepaliveMs: 20,
           onFinish: (r) => void results.push(r),
         }).catch(next);
       },

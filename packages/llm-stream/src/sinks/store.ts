@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SSEEvent } from '@sluice/sse-encoder';
+import { keepalive } from '@sluice/sse-keepalive';
 import { LLMStreamError } from '../errors.js';
 import { followGeneration } from '../follow.js';
 import type { Generation } from '../generation.js';
@@ -34,6 +35,10 @@ export async function sendToStore(
     attached = true;
     for (const [key, value] of Object.entries(headers)) res.setHeader(key, value);
     followGeneration(req, res, resume.store, name, () => {});
+    if (options.keepaliveMs > 0) {
+      // As in sendSSE: the keep-alive middleware used as a function watches the stream resume() opened.
+      keepalive({ intervalMs: options.keepaliveMs, scheduler: options.scheduler })(req as never, res as never, () => {});
+    }
   };
   const openNow = () => {
     if (g.opened || g.aborted || g.ending) return;
