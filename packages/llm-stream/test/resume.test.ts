@@ -1,3 +1,4 @@
+import http from 'node:http';
 import OpenAI from 'openai';
 import request from 'supertest';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
@@ -95,6 +96,35 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
     }
   });
 
+  it('a replay larger than the socket buffers, to a client that pauses, is written whole before the response ends', async () => {
+    // 6 MB: more than loopback socket buffers hold, so the replay has to wait for 'drain' while the reader pauses.
+    const big = Array.from({ length: 400 }, (_, i) => `${i}:${'x'.repeat(16_000)} `);
+    upstream = await openAIServer({ tokens: big });
+    const results: LLMResult[] = [];
+    const server = await serve(appWith(framework, { store: new MemoryEventStore() }, createCancelRegistry(), results));
+    try {
+      const first = await startStream(`${server.url}/chat`);
+      await first.rest;
+      await until(() => results.length === 1, 20_000);
+      const text = await new Promise<string>((resolve, reject) => {
+        http.get(`${server.url}/chat/${first.id}/stream`, (res) => {
+          res.pause();
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve(body));
+          res.on('error', reject);
+          setTimeout(() => res.resume(), 500);
+        }).on('error', reject);
+      });
+      const events = parseSSE(text);
+      expect(tokensOf(events).join('')).toBe(big.join(''));
+      expect(events.filter((e) => TERMINAL.has(e.event!)).map((e) => e.event)).toEqual(['done']);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
   it('no client for keepRunningMs: the upstream is aborted, followers get one `error` (timeout), onFinish aborted: true', async () => {
     upstream = await openAIServer({ tokens: Array.from({ length: 200 }, (_, i) => `w${i} `), delayMs: 15 });
     const results: LLMResult[] = [];
@@ -137,6 +167,43 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
       await until(() => results.length === 1);
       expect(results[0]).toMatchObject({ cancelled: true, aborted: false });
       expect(registry.size).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an upstream error before any output is still a real HTTP error, and nothing is kept in the store', async () => {
+    upstream = await openAIServer({ httpError: { status: 429, type: 'rate_limit_error' } });
+    const store = new MemoryEventStore();
+    const openai = new OpenAI({ baseURL: upstream.url, apiKey: 'test', maxRetries: 0 });
+    let id = '';
+    const app = createApp(framework, (req, res, next) => {
+      const source = (signal: AbortSignal) => openai.chat.completions.create({ model: 'm', messages: [], stream: true }, { signal });
+      llmStream(req, res, source, { resume: { store }, onStart: (started) => (id = started) }).catch(next);
+    });
+    const response = await request(app).post('/chat').send({});
+    expect(response.status).toBe(429);
+    expect(response.body.error.code).toBe('rate_limited');
+    expect(id).not.toBe('');
+    expect(store.readAfter(`llm:${id}`, undefined).events).toEqual([]);
+  });
+
+  it('an upstream error mid-stream reaches the client and later followers as one `error` event', async () => {
+    upstream = await openAIServer({ tokens: TOKENS, errorAfter: { tokens: 3, type: 'server_error' } });
+    const results: LLMResult[] = [];
+    const server = await serve(appWith(framework, { store: new MemoryEventStore() }, createCancelRegistry(), results));
+    try {
+      const stream = await startStream(`${server.url}/chat`);
+      const { text, complete } = await stream.rest;
+      expect(complete).toBe(true);
+      const first = parseSSE(text);
+      expect(first.filter((e) => TERMINAL.has(e.event!)).map((e) => e.event)).toEqual(['error']);
+      expect(tokensOf(first).join('')).toBe(TOKENS.slice(0, 3).join(''));
+      const again = await reconnect(`${server.url}/chat/${stream.id}/stream`, first[1]!.id);
+      expect(tokensOf(again.events).join('')).toBe(TOKENS.slice(1, 3).join(''));
+      expect(again.events.at(-1)!.event).toBe('error');
+      await until(() => results.length === 1);
+      expect(results[0]!.error?.code).toBe('upstream_error');
     } finally {
       await server.close();
     }
