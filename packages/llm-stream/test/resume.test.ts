@@ -203,7 +203,7 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
       expect(tokensOf(again.events).join('')).toBe(TOKENS.slice(1, 3).join(''));
       expect(again.events.at(-1)!.event).toBe('error');
       await until(() => results.length === 1);
-      expect(results[0]!.error?.code).toBe('upstream_error');
+      expect(results[0]!.error).toMatchObject({ name: 'LLMStreamError', code: 'upstream_error' });
     } finally {
       await server.close();
     }
