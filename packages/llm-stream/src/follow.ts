@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import type { SSEStream } from '@sluice/sse-encoder';
 import { resume, type EventStore, type StoredEvent } from '@sluice/sse-resume';
+import type { CancelRegistry } from './cancel.js';
 
 const TERMINAL = new Set(['done', 'error', 'cancelled']);
 const isTerminal = (stored: StoredEvent) => TERMINAL.has(stored.event.event ?? '');
@@ -67,6 +68,12 @@ export interface ResumeGenerationOptions {
    */
   streamName?: (id: string) => string;
   /**
+   * The registry given to `llmStream(…, { registry })`. A reconnect to the instance running the
+   * generation then counts as a client: `keepRunningMs` restarts only when the last one left.
+   * @defaultValue `undefined` (only the client that started it counts)
+   */
+  registry?: CancelRegistry;
+  /**
    * Name of the route parameter that holds the generation id (`/chat/:id/stream`).
    * @defaultValue `'id'`
    */
@@ -79,7 +86,7 @@ export interface ResumeGenerationOptions {
  * then ends. 404 JSON for an id the store has no events for. Works on any instance sharing the store.
  */
 export function resumeGeneration(options: ResumeGenerationOptions): RequestHandler {
-  const { store, streamName = defaultStreamName, param = 'id' } = options ?? ({} as ResumeGenerationOptions);
+  const { store, streamName = defaultStreamName, param = 'id', registry } = options ?? ({} as ResumeGenerationOptions);
   if (!store || typeof store.readAfter !== 'function' || typeof store.subscribe !== 'function') {
     throw new TypeError('resumeGeneration({ store }) must be the EventStore given to llmStream(…, { resume: { store } })');
   }
@@ -94,6 +101,8 @@ export function resumeGeneration(options: ResumeGenerationOptions): RequestHandl
     // Existence check: a generation's stream holds at least its `start` event from the moment it opens.
     Promise.resolve(store.readAfter(name, undefined)).then(({ events }) => {
       if (events.length === 0) return notFound();
+      const leave = registry?.follow(id);
+      if (leave) res.once('close', leave);
       followGeneration(req, res, store, name, next);
     }, next);
   };

@@ -87,10 +87,11 @@ export async function llmStream(
   const unregister = opts.registry?.register(g, opts.owner);
   // 'close' on the response, not the request: the request's fires as soon as a POST body is read.
   // With resume, a disconnect is not a stop: the model runs on (bounded) for a reconnect.
-  let deadline: NodeJS.Timeout | undefined;
+  g.keepRunningMs = opts.resumeSettings?.keepRunningMs;
+  const leave = g.join();
   const onClose = () => {
     if (res.writableFinished) return;
-    if (opts.resumeSettings) deadline = setTimeout(() => g.abort(), opts.resumeSettings.keepRunningMs).unref();
+    if (leave) leave();
     else g.abort();
   };
   res.once('close', onClose);
@@ -114,7 +115,7 @@ export async function llmStream(
     failure = error;
   } finally {
     res.off('close', onClose);
-    clearTimeout(deadline);
+    g.stopClock();
     unregister?.();
   }
   if (failure !== undefined) {

@@ -16,9 +16,10 @@ export interface LLMResumeOptions {
    */
   store: EventStore;
   /**
-   * How long the generation keeps running after the client that started it left (a reconnect
-   * does not extend it). Then the upstream is aborted, followers get an `error` event with code
-   * `timeout`, and `onFinish` sees `aborted: true`.
+   * How long the generation keeps running after its last client on this instance left: the one
+   * that started it, and reconnects to `resumeGeneration({ registry })` here (reconnects to other
+   * instances are not seen). Then the upstream is aborted, followers get an `error` event with
+   * code `timeout`, and `onFinish` sees `aborted: true`.
    * @defaultValue `60000`
    */
   keepRunningMs?: number;

@@ -49,7 +49,7 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
         }).catch(next);
       },
       (app) => {
-        app.get('/chat/:id/stream', resumeGeneration({ store: resume.store }));
+        app.get('/chat/:id/stream', resumeGeneration({ store: resume.store, registry }));
         app.post('/cancel/:id', registry.route());
       },
     );
@@ -143,6 +143,34 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
       const terminal = after.events.filter((e) => TERMINAL.has(e.event!));
       expect(terminal.map((e) => e.event)).toEqual(['error']);
       expect(JSON.parse(terminal[0]!.data)).toMatchObject({ code: 'timeout' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a reconnect (with the registry) counts as a client: keepRunningMs runs from when the last client left', async () => {
+    upstream = await openAIServer({ tokens: Array.from({ length: 200 }, (_, i) => `w${i} `), delayMs: 15 });
+    const results: LLMResult[] = [];
+    const server = await serve(appWith(framework, { store: new MemoryEventStore(), keepRunningMs: 150 }, createCancelRegistry(), results));
+    try {
+      const stream = await startStream(`${server.url}/chat`);
+      const upstreamRequest = await upstream.request(1);
+      await until(() => tokensOf(parseSSE(stream.text)).length >= 3);
+      await stream.leave();
+      const follower = await fetch(`${server.url}/chat/${stream.id}/stream`);
+      const reader = follower.body!.getReader();
+      let seen = '';
+      const started = Date.now();
+      // Read well past keepRunningMs: the model must keep going while this client follows.
+      while (Date.now() - started < 500) seen += new TextDecoder().decode((await reader.read()).value ?? new Uint8Array());
+      expect(upstreamRequest.aborted).toBe(false);
+      expect(results).toEqual([]);
+      await reader.cancel();
+      await upstreamRequest.closed;
+      expect(upstreamRequest.aborted).toBe(true);
+      await until(() => results.length === 1);
+      expect(results[0]).toMatchObject({ aborted: true });
+      expect(tokensOf(parseSSE(seen)).length).toBeGreaterThan(3);
     } finally {
       await server.close();
     }
