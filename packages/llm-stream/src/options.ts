@@ -1,34 +1,10 @@
 import type { KeepaliveScheduler } from '@sluice/sse-keepalive';
-import type { EventStore } from '@sluice/sse-resume';
-import { defaultStreamName } from './follow.js';
+import { settleResume, type LLMResumeOptions, type ResumeSettings } from './resume-options.js';
 import type { CancelRegistry } from './cancel.js';
 import type { LLMResult } from './types.js';
 
 /** The wire formats `llmStream()` can speak. */
 export type LLMProtocol = 'sse' | 'openai' | 'ai-sdk' | 'text' | 'ndjson';
-
-/** Options for `llmStream(…, { resume })`: a generation that survives its client's disconnect. */
-export interface LLMResumeOptions {
-  /**
-   * Where the generation's events are kept: a `MemoryEventStore` (one process) or a
-   * `RedisEventStore` (`@sluice/sse-resume/redis`, many instances). Its retention (`maxEvents`,
-   * `MAXLEN`) must hold a whole generation, `start` to `done`. Required.
-   */
-  store: EventStore;
-  /**
-   * How long the generation keeps running after its last client on this instance left: the one
-   * that started it, and reconnects to `resumeGeneration({ registry })` here (reconnects to other
-   * instances are not seen). Then the upstream is aborted, followers get an `error` event with
-   * code `timeout`, and `onFinish` sees `aborted: true`.
-   * @defaultValue `60000`
-   */
-  keepRunningMs?: number;
-  /**
-   * The store stream of a generation id; give the same function to `resumeGeneration()`.
-   * @defaultValue `(id) => 'llm:' + id`
-   */
-  streamName?: (id: string) => string;
-}
 
 /** Options for `llmStream()`. */
 export interface LLMStreamOptions {
@@ -113,12 +89,6 @@ export interface LLMStreamOptions {
   resume?: LLMResumeOptions;
 }
 
-/** `resume` after validation. @internal */
-export interface ResumeSettings {
-  readonly store: EventStore;
-  readonly keepRunningMs: number;
-  readonly streamName: (id: string) => string;
-}
 
 const PROTOCOLS = new Set<LLMProtocol>(['sse', 'openai', 'ai-sdk', 'text', 'ndjson']);
 
@@ -134,22 +104,6 @@ function ms(name: string, value: number | undefined, fallback: number): number {
 export type Normalized = Required<Pick<LLMStreamOptions, 'protocol' | 'waitForOutputMs' | 'keepaliveMs' | 'headers'>> &
   Omit<LLMStreamOptions, 'resume'> & { resumeSettings: ResumeSettings | undefined };
 
-function settleResume(resume: LLMResumeOptions | undefined, protocol: LLMProtocol): ResumeSettings | undefined {
-  if (resume === undefined) return undefined;
-  const store = resume?.store;
-  if (!store || typeof store.append !== 'function' || typeof store.readAfter !== 'function' || typeof store.subscribe !== 'function') {
-    throw new TypeError('llmStream({ resume: { store } }) must be an EventStore, e.g. new MemoryEventStore({ maxEvents: 10_000 })');
-  }
-  if (protocol !== 'sse') throw new TypeError(`llmStream({ resume }) needs protocol 'sse' (Last-Event-ID is an SSE feature), got ${protocol}`);
-  if (resume.streamName !== undefined && typeof resume.streamName !== 'function') {
-    throw new TypeError('llmStream({ resume: { streamName } }) must be a function (id) => string');
-  }
-  return {
-    store,
-    keepRunningMs: ms('resume.keepRunningMs', resume.keepRunningMs, 60_000),
-    streamName: resume.streamName ?? defaultStreamName,
-  };
-}
 
 /** Checks options before anything is touched; misuse is a `TypeError` naming the fix. @internal */
 export function normalize(options: LLMStreamOptions): Normalized {

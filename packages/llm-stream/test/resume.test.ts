@@ -259,5 +259,9 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
     expect(response.status).toBe(500);
     expect(app.errors[0]).toBeInstanceOf(TypeError);
     expect(() => resumeGeneration({ store: {} as never })).toThrow(TypeError);
+    const bad = await request(createApp(framework, (req, res, next) => {
+      llmStream(req, res, ['a'], { resume: { store, keepRunningMs: -1 } }).catch(next);
+    })).post('/chat').send({});
+    expect(bad.status).toBe(500);
   });
 });

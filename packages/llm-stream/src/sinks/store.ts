@@ -4,7 +4,8 @@ import { keepalive } from '@sluice/sse-keepalive';
 import { LLMStreamError } from '../errors.js';
 import { followGeneration } from '../follow.js';
 import type { Generation } from '../generation.js';
-import type { Normalized, ResumeSettings } from '../options.js';
+import type { Normalized } from '../options.js';
+import type { ResumeSettings } from '../resume-options.js';
 import type { Encoder } from '../protocols/encoder.js';
 import { openUnits } from '../run.js';
 
