@@ -110,3 +110,34 @@ export function resumeGeneration(options: ResumeGenerationOptions): RequestHandl
 
 /** `llm:<id>`: the default store stream of a generation. @internal */
 export const defaultStreamName = (id: string): string => `llm:${id}`;
+
+/** The control stream through which {@link cancelGeneration} reaches the instance running a generation. @internal */
+export const cancelStreamOf = (name: string): string => `${name}:cancel`;
+
+/**
+ * An Express handler for `POST /cancel/:id` that works on every instance sharing the store (the
+ * registry's route only reaches generations of its own process): the instance running the
+ * generation aborts its upstream and the stream ends with `cancelled`. 202 JSON
+ * `{ id, cancelling: true }`; 404 JSON for an unknown id; 409 JSON when it already ended. No
+ * `authorize` hook: put your own check before it in the route.
+ */
+export function cancelGeneration(options: ResumeGenerationOptions): RequestHandler {
+  const { store, streamName = defaultStreamName, param = 'id' } = options ?? ({} as ResumeGenerationOptions);
+  if (!store || typeof store.readAfter !== 'function' || typeof store.append !== 'function') {
+    throw new TypeError('cancelGeneration({ store }) must be the EventStore given to llmStream(…, { resume: { store } })');
+  }
+  return function cancelGeneration(req, res, next) {
+    const id = (req.params as Record<string, string | undefined>)[param];
+    const reply = (status: number, body: unknown) => void res.status(status).set('Cache-Control', 'no-store').json(body);
+    if (typeof id !== 'string' || id === '') return reply(404, { error: { code: 'not_found', message: 'No generation has this id' } });
+    const name = streamName(id);
+    Promise.resolve(store.readAfter(name, undefined))
+      .then(async ({ events }) => {
+        if (events.length === 0) return reply(404, { error: { code: 'not_found', message: 'No generation has this id' } });
+        if (events.some(isTerminal)) return reply(409, { error: { code: 'not_running', message: 'The generation already ended' } });
+        await store.append(cancelStreamOf(name), { event: 'cancel', data: '{}' });
+        reply(202, { id, cancelling: true });
+      })
+      .catch(next);
+  };
+}

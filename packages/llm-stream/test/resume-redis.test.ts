@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { RedisEventStore } from '@sluice/sse-resume/redis';
 import { openAIServer, type LLMTestServer } from '@sluice/testing';
-import { llmStream, resumeGeneration, type LLMResult } from '@sluice/llm-stream';
+import { cancelGeneration, llmStream, resumeGeneration, type LLMResult } from '@sluice/llm-stream';
 import { createApp, frameworks, serve, startStream, type Factory } from './helpers.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -83,7 +83,10 @@ describeRedis('a resumable generation across two instances sharing one Redis', (
           const source = (signal: AbortSignal) => openai.chat.completions.create({ model: 'm', messages: [], stream: true }, { signal });
           llmStream(req, res, source, { resume: { store }, waitForOutputMs: 0, onFinish: (r) => void results.push(r) }).catch(next);
         },
-        (app) => app.get('/chat/:id/stream', resumeGeneration({ store })),
+        (app) => {
+          app.get('/chat/:id/stream', resumeGeneration({ store }));
+          app.post('/stop/:id', cancelGeneration({ store }));
+        },
       );
       return serve(app);
     }
@@ -110,6 +113,27 @@ describeRedis('a resumable generation across two instances sharing one Redis', (
         expect(upstreamRequest.aborted).toBe(false);
         const unknown = await fetch(`${b.url}/chat/not-a-generation/stream`);
         expect(unknown.status).toBe(404);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('a cancel through B stops the generation running on A: `cancelled`, upstream aborted', async () => {
+      const results: LLMResult[] = [];
+      const a = await instance(framework, results);
+      const b = await instance(other, []);
+      try {
+        const stream = await startStream(`${a.url}/chat`);
+        const upstreamRequest = await upstream.request(1);
+        await until(() => tokensOf(parseSSE(stream.text)).length >= 3);
+        const stop = await fetch(`${b.url}/stop/${stream.id}`, { method: 'POST' });
+        expect(stop.status).toBe(202);
+        const { text } = await stream.rest;
+        expect(parseSSE(text).filter((e) => ['done', 'error', 'cancelled'].includes(e.event!)).map((e) => e.event)).toEqual(['cancelled']);
+        await upstreamRequest.closed;
+        expect(upstreamRequest.aborted).toBe(true);
+        await until(() => results.length === 1);
+        expect(results[0]).toMatchObject({ cancelled: true });
       } finally {
         await Promise.all([a.close(), b.close()]);
       }

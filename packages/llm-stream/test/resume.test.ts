@@ -4,7 +4,7 @@ import request from 'supertest';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { MemoryEventStore } from '@sluice/sse-resume';
 import { openAIServer, type LLMTestServer } from '@sluice/testing';
-import { createCancelRegistry, llmStream, resumeGeneration, type CancelRegistry, type LLMResult, type LLMResumeOptions } from '@sluice/llm-stream';
+import { cancelGeneration, createCancelRegistry, llmStream, resumeGeneration, type CancelRegistry, type LLMResult, type LLMResumeOptions } from '@sluice/llm-stream';
 import { createApp, frameworks, serve, startStream, type Factory } from './helpers.js';
 
 const until = async (ok: () => boolean, limitMs = 5000) => {
@@ -51,6 +51,7 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
       (app) => {
         app.get('/chat/:id/stream', resumeGeneration({ store: resume.store, registry }));
         app.post('/cancel/:id', registry.route());
+        app.post('/stop/:id', cancelGeneration({ store: resume.store }));
       },
     );
   }
@@ -234,6 +235,32 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
       expect(results[0]!.error).toMatchObject({ name: 'LLMStreamError', code: 'upstream_error' });
     } finally {
       await server.close();
+    }
+  });
+
+  it('cancelGeneration() on another app sharing the store stops the model: `cancelled`; 409 once ended, 404 unknown', async () => {
+    upstream = await openAIServer({ tokens: Array.from({ length: 200 }, (_, i) => `w${i} `), delayMs: 15 });
+    const store = new MemoryEventStore();
+    const results: LLMResult[] = [];
+    const a = await serve(appWith(framework, { store }, createCancelRegistry(), results));
+    const b = await serve(appWith(framework, { store }, createCancelRegistry(), []));
+    try {
+      const stream = await startStream(`${a.url}/chat`);
+      const upstreamRequest = await upstream.request(1);
+      await until(() => tokensOf(parseSSE(stream.text)).length >= 3);
+      const stop = await request(b.url).post(`/stop/${stream.id}`);
+      expect(stop.status).toBe(202);
+      expect(stop.body).toEqual({ id: stream.id, cancelling: true });
+      const { text } = await stream.rest;
+      expect(parseSSE(text).filter((e) => TERMINAL.has(e.event!)).map((e) => e.event)).toEqual(['cancelled']);
+      await upstreamRequest.closed;
+      expect(upstreamRequest.aborted).toBe(true);
+      await until(() => results.length === 1);
+      expect(results[0]).toMatchObject({ cancelled: true });
+      expect((await request(b.url).post(`/stop/${stream.id}`)).status).toBe(409);
+      expect((await request(b.url).post('/stop/nope')).status).toBe(404);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
     }
   });
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SSEEvent } from '@sluice/sse-encoder';
 import { keepalive } from '@sluice/sse-keepalive';
 import { LLMStreamError } from '../errors.js';
-import { followGeneration } from '../follow.js';
+import { cancelStreamOf, followGeneration } from '../follow.js';
 import type { Generation } from '../generation.js';
 import type { Normalized } from '../options.js';
 import type { ResumeSettings } from '../resume-options.js';
@@ -27,6 +27,12 @@ export async function sendToStore(
   headers: Record<string, string>,
 ): Promise<void> {
   const name = resume.streamName(g.id);
+  // Cross-instance stop: cancelGeneration() on any instance appends to this control stream. Awaited
+  // before the first append, so a cancel that sees the generation cannot miss it. A store failure
+  // here only loses the cross-instance cancel (the registry still works): reported, not fatal.
+  const unsubscribe = await Promise.resolve(resume.store.subscribe(cancelStreamOf(name), undefined, () => g.cancel())).catch(
+    (error: unknown) => void options.onError?.(error),
+  );
   // Appends are chained so the opening units (from the timer) and the model's stay in order.
   let tail: Promise<unknown> = Promise.resolve();
   const put = (unit: SSEEvent) => (tail = tail.then(() => resume.store.append(name, unit)));
@@ -62,5 +68,6 @@ export async function sendToStore(
     }
   } finally {
     clearTimeout(timer);
+    unsubscribe?.();
   }
 }
