@@ -31,6 +31,8 @@ export interface CancelRegistry {
    * already ending.
    */
   route(): RequestHandler;
+  /** @internal Used by `resumeGeneration()`: a client follows a running resumable generation; returns its leave function. */
+  follow(id: string): (() => void) | undefined;
   /** @internal Used by `llmStream()`; returns the unregister function. */
   register(generation: Generation, owner: unknown): () => void;
 }
@@ -61,6 +63,7 @@ export function createCancelRegistry(options: CancelRegistryOptions = {}): Cance
     get size() {
       return running.size;
     },
+    follow: (id) => running.get(id)?.generation.join(),
     register(generation, owner) {
       running.set(generation.id, { generation, owner });
       return () => running.delete(generation.id);

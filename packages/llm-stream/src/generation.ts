@@ -26,6 +26,11 @@ export class Generation {
   /** The upstream is done and the terminal unit chosen: too late to cancel. */
   ending = false;
   error: LLMStreamError | undefined;
+  /** Resumable only (`resume.keepRunningMs`); undefined: the client's disconnect stops the model. */
+  keepRunningMs: number | undefined;
+  /** Resumable only: clients following it in this process; at 0 the keep-running clock runs. */
+  #clients = 0;
+  #idle: NodeJS.Timeout | undefined;
 
   get toolCalls(): ToolCall[] {
     return [...this.tools.values()].map((entry) => entry.call);
@@ -44,6 +49,28 @@ export class Generation {
     this.cancelled = true;
     this.controller.abort();
     return true;
+  }
+
+  /**
+   * A client follows this (resumable) generation; the returned `leave` (idempotent) stops the
+   * model `keepRunningMs` after the last such client left, unless one joins again before.
+   */
+  join(): (() => void) | undefined {
+    const keepRunningMs = this.keepRunningMs;
+    if (keepRunningMs === undefined || this.ending || this.aborted || this.cancelled) return undefined;
+    this.#clients++;
+    this.stopClock();
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      if (--this.#clients === 0 && !this.ending) this.#idle = setTimeout(() => this.abort(), keepRunningMs).unref();
+    };
+  }
+
+  stopClock(): void {
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
   }
 
   /** Folds an event into the state; returns the tool call it concerns, if any. */

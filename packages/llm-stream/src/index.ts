@@ -1,5 +1,8 @@
 export { llmStream } from './llm-stream.js';
 export type { LLMProtocol, LLMStreamOptions } from './options.js';
+export type { LLMResumeOptions } from './resume-options.js';
+export { cancelGeneration, resumeGeneration } from './follow.js';
+export type { ResumeGenerationOptions } from './follow.js';
 export { createCancelRegistry } from './cancel.js';
 export type { CancelRegistry, CancelRegistryOptions } from './cancel.js';
 export { LLMStreamError, toLLMStreamError } from './errors.js';

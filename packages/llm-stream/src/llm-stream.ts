@@ -12,6 +12,7 @@ import { textEncoder } from './protocols/text.js';
 import { run } from './run.js';
 import { sendBody } from './sinks/body.js';
 import { sendSSE } from './sinks/sse.js';
+import { sendToStore } from './sinks/store.js';
 import { discard, type LLMSource } from './sources/source.js';
 import type { LLMResult } from './types.js';
 
@@ -39,6 +40,9 @@ function deliver(req: IncomingMessage, res: ServerResponse, g: Generation, sourc
             ? aiSdkEncoder(g)
             : sseEncoder(g);
       const extra = options.protocol === 'ai-sdk' ? { ...headers, ...AI_SDK_HEADERS } : headers;
+      if (options.resumeSettings) {
+        return sendToStore(req, res, g, run(g, source, encoder), encoder, options, options.resumeSettings, extra);
+      }
       return sendSSE(req, res, g, run(g, source, encoder), encoder, options, extra);
     }
   }
@@ -47,7 +51,9 @@ function deliver(req: IncomingMessage, res: ServerResponse, g: Generation, sourc
 /**
  * Streams a model's output to the client in the chosen protocol, and stops the model when the
  * client stops: a client that leaves (the response's `close`) aborts the upstream request, and so
- * does a cancel through `options.registry`.
+ * does a cancel through `options.registry`. With `options.resume` the events go to a store and
+ * the client follows them there: a client that leaves can reconnect (`resumeGeneration()`), and
+ * only a cancel, or `resume.keepRunningMs` without that client, stops the model.
  *
  * @param source an OpenAI chat completions stream, an Anthropic messages stream, any
  * (async) iterable of their raw events or of strings, a promise of one, or
@@ -80,8 +86,13 @@ export async function llmStream(
   const g = new Generation();
   const unregister = opts.registry?.register(g, opts.owner);
   // 'close' on the response, not the request: the request's fires as soon as a POST body is read.
+  // With resume, a disconnect is not a stop: the model runs on (bounded) for a reconnect.
+  g.keepRunningMs = opts.resumeSettings?.keepRunningMs;
+  const leave = g.join();
   const onClose = () => {
-    if (!res.writableFinished) g.abort();
+    if (res.writableFinished) return;
+    if (leave) leave();
+    else g.abort();
   };
   res.once('close', onClose);
   const report = (error: unknown) => {
@@ -104,6 +115,7 @@ export async function llmStream(
     failure = error;
   } finally {
     res.off('close', onClose);
+    g.stopClock();
     unregister?.();
   }
   if (failure !== undefined) {

@@ -1,4 +1,5 @@
 import type { KeepaliveScheduler } from '@sluice/sse-keepalive';
+import { settleResume, type LLMResumeOptions, type ResumeSettings } from './resume-options.js';
 import type { CancelRegistry } from './cancel.js';
 import type { LLMResult } from './types.js';
 
@@ -78,7 +79,16 @@ export interface LLMStreamOptions {
    * @defaultValue `{}`
    */
   headers?: Record<string, string>;
+  /**
+   * Makes the generation resumable (`'sse'` protocol only): its events go to `resume.store` and
+   * the client follows them there, so it can reconnect with `Last-Event-ID` (to
+   * `resumeGeneration()`, on any instance sharing the store). A client disconnect then no longer
+   * stops the model; a cancel through `registry` still does.
+   * @defaultValue `undefined` (the client's disconnect stops the model)
+   */
+  resume?: LLMResumeOptions;
 }
+
 
 const PROTOCOLS = new Set<LLMProtocol>(['sse', 'openai', 'ai-sdk', 'text', 'ndjson']);
 
@@ -92,7 +102,8 @@ function ms(name: string, value: number | undefined, fallback: number): number {
 
 /** Options after validation. @internal */
 export type Normalized = Required<Pick<LLMStreamOptions, 'protocol' | 'waitForOutputMs' | 'keepaliveMs' | 'headers'>> &
-  LLMStreamOptions;
+  Omit<LLMStreamOptions, 'resume'> & { resumeSettings: ResumeSettings | undefined };
+
 
 /** Checks options before anything is touched; misuse is a `TypeError` naming the fix. @internal */
 export function normalize(options: LLMStreamOptions): Normalized {
@@ -113,6 +124,7 @@ export function normalize(options: LLMStreamOptions): Normalized {
     waitForOutputMs: ms('waitForOutputMs', options.waitForOutputMs, 2000),
     keepaliveMs: ms('keepaliveMs', options.keepaliveMs, 15_000),
     headers: options.headers ?? {},
+    resumeSettings: settleResume(options.resume, protocol),
   };
 }
 
