@@ -26,8 +26,6 @@ export class LineSplitter {
   private merged = 0;
   private pending = 0;
   lineNumber = 0;
-  /** Finds bytes >= 0x80 in Latin-1 text; per instance, as `lastIndex` is state. */
-  private readonly nonAscii = /[\x80-\xff]/g;
 
   constructor(private readonly maxLineBytes: number) {}
 
@@ -89,30 +87,26 @@ export class LineSplitter {
 
   /**
    * Complete lines in chunk[from, to], where chunk[to] is `\n`. They are decoded as Latin-1 with
-   * one call and split as a string, which is much cheaper than one native call per line; lines
-   * that hold bytes >= 0x80 (found with one regex scan) are decoded again from their bytes as UTF-8.
+   * one call and split as a string, which is much cheaper than one native call per line. When the
+   * run holds bytes >= 0x80, each line's UTF-8 length tells whether it does (a Latin-1 character
+   * >= 0x80 takes two bytes in UTF-8): only those lines are decoded again from their bytes.
    */
   private run(chunk: Buffer, from: number, to: number, sink: LineSink): boolean {
     const text = chunk.toString('latin1', from, to + 1);
-    // With no byte >= 0x80 at all (the common case) the regex scan is skipped.
-    const nonAscii = isAscii(chunk.subarray(from, to)) ? null : this.nonAscii;
-    let bad = Infinity;
-    if (nonAscii) {
-      nonAscii.lastIndex = 0;
-      bad = nonAscii.test(text) ? nonAscii.lastIndex - 1 : Infinity;
-    }
+    const ascii = isAscii(chunk.subarray(from, to));
     let start = 0;
     let nl = text.indexOf('\n');
     while (nl !== -1) {
       this.lineNumber++;
-      if (bad < nl) {
-        if (!this.bytesLine(chunk, from + start, from + nl, sink)) return false;
-        nonAscii!.lastIndex = nl;
-        bad = nonAscii!.test(text) ? nonAscii!.lastIndex - 1 : Infinity;
-      } else {
-        const end = nl > start && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-        if (end - start > this.maxLineBytes) throw this.tooLong(this.lineNumber);
-        if (end > start && !sink.line(text.slice(start, end), this.lineNumber)) return false;
+      const end = nl > start && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+      if (end - start > this.maxLineBytes) throw this.tooLong(this.lineNumber);
+      if (end > start) {
+        const line = text.slice(start, end);
+        const ok =
+          ascii || Buffer.byteLength(line, 'utf8') === line.length
+            ? sink.line(line, this.lineNumber)
+            : this.bytesLine(chunk, from + start, from + nl, sink);
+        if (!ok) return false;
       }
       start = nl + 1;
       nl = text.indexOf('\n', start);
