@@ -4,6 +4,7 @@ import {
   NDJSONLineTooLongError,
   NDJSONParseError,
   parseNDJSON,
+  parseNDJSONBatches,
   type NDJSONSource,
   type ParseNDJSONOptions,
 } from '@sluice/ndjson';
@@ -167,6 +168,9 @@ describe('parseNDJSON()', () => {
       await expect(collect('1\n"abcd"\n', { maxLineBytes: 5 })).rejects.toMatchObject({ lineNumber: 2 });
       // Multi-byte characters count as their UTF-8 bytes.
       await expect(collect('"éé"\n', { maxLineBytes: 5 })).rejects.toBeInstanceOf(NDJSONLineTooLongError);
+      // Also past the first line, where a run of lines is decoded at once (5 UTF-16 units, 11 bytes).
+      await expect(collect('1\n"李李李"\n', { maxLineBytes: 10 })).rejects.toMatchObject({ code: 'NDJSON_LINE_TOO_LONG', lineNumber: 2 });
+      expect(await collect('1\n"李李李"\n', { maxLineBytes: 11 })).toEqual([1, '李李李']);
     });
 
     it('rejects a bad limit at the call', () => {
@@ -257,6 +261,19 @@ describe('parseNDJSON()', () => {
       const seen: number[] = [];
       await collect(cut(bytes, [3000, 3001]), { onMalformed: (_l, n) => void seen.push(n) });
       expect(seen).toEqual([251]);
+    });
+    it('one chunk mixing ASCII, multi-byte and invalid lines decodes each on its own', async () => {
+      const bytes = Buffer.concat([
+        Buffer.from('{"a":1}\n"Zoë"\r\n"\\r"\r\r\n"李雷😀"\n"x'),
+        Buffer.from([0xe9]), // Latin-1 é: not UTF-8
+        Buffer.from('y"\n"é"\r\n[2]\n'),
+      ]);
+      const expected = [{ a: 1 }, 'Zoë', '\r', '李雷😀', 'é', [2]];
+      expect(await collect(bytes, { onMalformed: 'skip' })).toEqual(expected);
+      const bad: Array<[string, number]> = [];
+      await collect(bytes, { onMalformed: (line, n, error) => void bad.push([error.code, n]) });
+      expect(bad).toEqual([['NDJSON_INVALID_UTF8', 5]]);
+      await expect(collect(bytes)).rejects.toMatchObject({ code: 'NDJSON_INVALID_UTF8', lineNumber: 5 });
     });
   });
 
@@ -363,6 +380,95 @@ describe('parseNDJSON()', () => {
     it('rejects chunks that are not bytes or text', async () => {
       await expect(collect([{}] as unknown as string[])).rejects.toThrow(TypeError);
       expect(() => parseNDJSON(42 as unknown as string)).toThrow(TypeError);
+    });
+  });
+
+  describe('parseNDJSONBatches()', () => {
+    async function batchesOf<T = unknown>(source: NDJSONSource, options?: ParseNDJSONOptions<T>): Promise<T[][]> {
+      const out: T[][] = [];
+      for await (const batch of parseNDJSONBatches<T>(source, options)) out.push(batch);
+      return out;
+    }
+
+    it('hands out the values of each chunk as one array, never an empty one', async () => {
+      expect(await batchesOf(['1\n2\n3', '\n\n\n', '4\n', '5'])).toEqual([[1, 2], [3], [4], [5]]);
+      expect(await batchesOf('')).toEqual([]);
+    });
+
+    it('gives the same values as parseNDJSON() for the input cut at every byte position', async () => {
+      const bytes = Buffer.from('\uFEFF{"name":"Zoë"}\r\n\n["李雷","😀"]\r\n"a\\nb"\n42\r\n{"end":true}');
+      const expected = await collect(bytes);
+      for (let i = 1; i < bytes.length; i++) {
+        expect((await batchesOf(cut(bytes, [i]))).flat()).toEqual(expected);
+      }
+    });
+
+    it('never reuses a batch it handed out', async () => {
+      const it = parseNDJSONBatches(['1\n2\n', '3\n4\n']);
+      const first = (await it.next()).value;
+      const second = (await it.next()).value;
+      expect(first).toEqual([1, 2]);
+      expect(second).toEqual([3, 4]);
+      expect(await it.next()).toEqual({ done: true, value: undefined });
+    });
+
+    it('a malformed line: the values before it come as a batch, then the typed error', async () => {
+      const seen: unknown[][] = [];
+      const error = await failure(
+        (async () => {
+          for await (const batch of parseNDJSONBatches('1\n2\n{oops\n4\n')) seen.push(batch);
+        })(),
+      );
+      expect(seen).toEqual([[1, 2]]);
+      expect(error).toMatchObject({ code: 'NDJSON_MALFORMED_LINE', lineNumber: 3 });
+      expect(await batchesOf('1\n{oops\n3\n', { onMalformed: 'skip' })).toEqual([[1, 3]]);
+    });
+
+    it('async validate: order kept; a rejection mid-batch ends it, the values before it still delivered', async () => {
+      const validate = async (v: unknown) => {
+        await new Promise((r) => setTimeout(r, 3 - (Number(v) % 3)));
+        if (v === 3) throw new Error('no 3');
+        return Number(v) * 10;
+      };
+      expect(await batchesOf('1\n2\n4\n', { validate })).toEqual([[10, 20, 40]]);
+      const seen: unknown[][] = [];
+      const error = await failure(
+        (async () => {
+          for await (const batch of parseNDJSONBatches('1\n2\n3\n4\n', { validate })) seen.push(batch);
+        })(),
+      );
+      expect(seen).toEqual([[10, 20]]);
+      expect(error).toMatchObject({ code: 'NDJSON_INVALID_VALUE', lineNumber: 3 });
+      expect(await batchesOf('3\n', { validate, onMalformed: 'skip' })).toEqual([]);
+    });
+
+    it('breaking out releases the source; a source error comes after the batches before it', async () => {
+      let released = false;
+      const source = (async function* () {
+        try {
+          for (let i = 0; ; i++) yield `${i}\n`;
+        } finally {
+          released = true;
+        }
+      })();
+      for await (const batch of parseNDJSONBatches(source)) if (batch[0] === 2) break;
+      expect(released).toBe(true);
+      const broken = (async function* () {
+        yield '1\n2\n';
+        throw new Error('source broke');
+      })();
+      const seen: unknown[][] = [];
+      await expect(
+        (async () => {
+          for await (const batch of parseNDJSONBatches(broken)) seen.push(batch);
+        })(),
+      ).rejects.toThrow('source broke');
+      expect(seen).toEqual([[1, 2]]);
+    });
+
+    it('checks its options and source at the call, like parseNDJSON()', () => {
+      expect(() => parseNDJSONBatches('1', { maxLineBytes: 0 })).toThrow(TypeError);
+      expect(() => parseNDJSONBatches(42 as unknown as string)).toThrow(TypeError);
     });
   });
 });
