@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { finished } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { NDJSONAbortedError, NDJSONContentTypeError, NDJSONLineTooLongError, NDJSONParseError } from './errors.js';
-import { checkParseOptions, parseNDJSON, type ParseNDJSONOptions } from './parse.js';
+import { checkParseOptions, parseNDJSON, parseNDJSONBatches, type ParseNDJSONOptions } from './parse.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -13,6 +13,11 @@ declare global {
        * only on routes behind that middleware.
        */
       ndjson?: <T = unknown>() => AsyncIterableIterator<T>;
+      /**
+       * Set by `ndjsonBody()`: the same values, as one array per piece of the upload (see
+       * `parseNDJSONBatches()`), for bulk ingestion. The body is read once: either this or `ndjson()`.
+       */
+      ndjsonBatches?: <T = unknown>() => AsyncIterableIterator<T[]>;
     }
   }
 }
@@ -99,7 +104,7 @@ async function* uploadChunks(req: IncomingMessage): AsyncGenerator<Buffer, void,
 /**
  * Middleware for NDJSON request bodies: `req.ndjson()` yields the values as the upload arrives,
  * reading the next piece only when the previous values were taken (a slow consumer slows the
- * client down instead of filling memory).
+ * client down instead of filling memory); `req.ndjsonBatches()` yields them an array per piece.
  *
  * A request with a body of another Content-Type gets 415. While iterating, a line over
  * `maxLineBytes` throws {@link NDJSONLineTooLongError} (answered 413), a malformed line under
@@ -125,12 +130,14 @@ export function ndjsonBody(options: NDJSONBodyOptions = {}): RequestHandler {
       return;
     }
     let taken = false;
-    req.ndjson = <T>() => {
-      if (taken) throw new TypeError('req.ndjson() can be iterated only once: the body is read as it arrives');
+    const body = <R>(parse: (source: AsyncIterable<Buffer> | [], options: ParseNDJSONOptions<unknown>) => AsyncIterableIterator<R>) => {
+      if (taken) throw new TypeError('req.ndjson() / req.ndjsonBatches() can be iterated only once: the body is read as it arrives');
       taken = true;
-      const values = parseNDJSON<T>(withBody ? uploadChunks(req) : [], parseOptions as ParseNDJSONOptions<T>);
+      const values = parse(withBody ? uploadChunks(req) : [], parseOptions);
       return respond ? answeringErrors(values, req, res) : values;
     };
+    req.ndjson = <T>() => body((source, opts) => parseNDJSON<T>(source, opts as ParseNDJSONOptions<T>));
+    req.ndjsonBatches = <T>() => body((source, opts) => parseNDJSONBatches<T>(source, opts as ParseNDJSONOptions<T>));
     next();
   };
 }

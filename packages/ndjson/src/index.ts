@@ -1,7 +1,7 @@
 export { ndjson, ndjsonResponse } from './response.js';
 export type { NDJSONOptions, NDJSONResponseSource } from './response.js';
 export type { NDJSONValues } from './lines-out.js';
-export { parseNDJSON, DEFAULT_MAX_LINE_BYTES } from './parse.js';
+export { parseNDJSON, parseNDJSONBatches, DEFAULT_MAX_LINE_BYTES } from './parse.js';
 export type { ParseNDJSONOptions, OnMalformed } from './parse.js';
 export { ndjsonBody } from './body.js';
 export type { NDJSONBodyOptions } from './body.js';

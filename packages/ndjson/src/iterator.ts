@@ -53,10 +53,10 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
     return this.serial(() => this.pull());
   }
 
-  return(): Promise<IteratorResult<T, undefined>> {
+  return(): Promise<IteratorReturnResult<undefined>> {
     return this.serial(async () => {
       await this.close();
-      return { value: undefined, done: true };
+      return { value: undefined, done: true as const };
     });
   }
 
@@ -88,17 +88,63 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
         if (value !== SKIP) return { value: value as T, done: false };
         continue;
       }
-      if (this.failure) {
-        const { error } = this.failure;
-        this.failure = undefined;
-        await this.close();
-        throw error;
-      }
-      if (this.ended) return { value: undefined, done: true };
-      this.queue.length = 0;
-      this.at = 0;
-      await this.fill();
+      if (!(await this.refill())) return { value: undefined, done: true };
     }
+  }
+
+  /** The values of the next chunk as one array (never empty), for `parseNDJSONBatches()`. */
+  nextBatch(): Promise<IteratorResult<T[], undefined>> {
+    return this.serial(() => this.pullBatch());
+  }
+
+  private async pullBatch(): Promise<IteratorResult<T[], undefined>> {
+    for (;;) {
+      if (this.at < this.queue.length) {
+        const items = this.at === 0 ? this.queue : this.queue.slice(this.at);
+        this.queue = [];
+        this.at = 0;
+        const batch = items.some((item) => item instanceof Deferred) ? await this.settleAll(items) : items;
+        if (batch.length > 0) return { value: batch as T[], done: false };
+        continue;
+      }
+      if (!(await this.refill())) return { value: undefined, done: true };
+    }
+  }
+
+  /** Settles a batch's deferred items in order; a failure is thrown after the values before it. */
+  private async settleAll(items: unknown[]): Promise<unknown[]> {
+    const values: unknown[] = [];
+    for (const item of items) {
+      if (!(item instanceof Deferred)) {
+        values.push(item);
+        continue;
+      }
+      try {
+        const value = await this.settle(item);
+        if (value !== SKIP) values.push(value);
+      } catch (error) {
+        if (values.length === 0) throw error;
+        this.failure = { error };
+        break;
+      }
+    }
+    return values;
+  }
+
+  /** Queues the next chunk's values; `false` once the input is over. Throws a queued failure. */
+  private async refill(): Promise<boolean> {
+    if (this.failure) {
+      const { error } = this.failure;
+      this.failure = undefined;
+      await this.close();
+      throw error;
+    }
+    if (this.ended) return false;
+    // A new array, not a truncated one: a batch handed out may still be in the consumer's hands.
+    this.queue = [];
+    this.at = 0;
+    await this.fill();
+    return true;
   }
 
   /** Reads and splits the next chunk; errors are queued behind the values before them. */

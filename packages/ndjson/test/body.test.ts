@@ -109,6 +109,28 @@ describe.each(expresses)('ndjsonBody() on %s', (_name, express) => {
     }
   }, 30_000);
 
+  it('req.ndjsonBatches(): the same values an array per piece; body errors answered the same way', async () => {
+    const batches: number[][] = [];
+    const app = createApp(express, {}, async (req, res, next) => {
+      try {
+        for await (const batch of req.ndjsonBatches!<{ n: number }>()) batches.push(batch.map((v) => v.n));
+        res.json({ ok: true });
+      } catch (error) {
+        next(error);
+      }
+    });
+    const lines = Array.from({ length: 20_000 }, (_, n) => JSON.stringify({ n })).join('\n');
+    const ok = await request(app).post('/').type('application/x-ndjson').send(lines);
+    expect(ok.body).toEqual({ ok: true });
+    expect(batches.flat()).toEqual(Array.from({ length: 20_000 }, (_, n) => n));
+    expect(batches.every((batch) => batch.length > 0)).toBe(true);
+    batches.length = 0;
+    const bad = await request(app).post('/').type('application/x-ndjson').send('{"n":1}\n{"n":\n');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'NDJSON_MALFORMED_LINE', lineNumber: 2 });
+    expect(batches).toEqual([[1]]);
+  });
+
   it('reads nothing from a request without a body', async () => {
     const app = createApp(express, {}, summing);
     const res = await request(app).get('/');
@@ -119,7 +141,7 @@ describe.each(expresses)('ndjsonBody() on %s', (_name, express) => {
     const app = createApp(express, {}, (req, res) => {
       void req.ndjson!();
       try {
-        req.ndjson!();
+        req.ndjsonBatches!();
         res.json({ twice: true });
       } catch (error) {
         res.status(500).json({ message: (error as Error).message });
