@@ -7,7 +7,18 @@ export interface StreamableRequest {
   buffer(value: boolean): this;
   parse(fn: (res: unknown, done: (err: Error | null, body?: unknown) => void) => void): this;
   end(callback?: (err: unknown, res: unknown) => void): this;
-  on?(event: 'error', listener: (err: unknown) => void): unknown;
+  on?(event: 'error' | 'response', listener: (arg: unknown) => void): unknown;
+}
+
+/**
+ * A cut response (ours or the server's) is a result for the collectors, not an error. superagent
+ * re-emits it as 'error' on the request and on its own Response object, and either throws when
+ * nobody listens; the `end()` callback is where a real failure (no response at all) shows.
+ */
+export function quietCutResponses(test: StreamableRequest): void {
+  const ignore = () => {};
+  test.on?.('error', ignore);
+  test.on?.('response', (response) => (response as { on?: (event: 'error', fn: () => void) => void }).on?.('error', ignore));
 }
 
 /** Options for {@link collectSSE}. */
@@ -77,9 +88,7 @@ export function collectSSE(test: StreamableRequest, options: CollectSSEOptions =
       };
       for (const event of ['end', 'close', 'aborted', 'error']) message.on(event, end);
     });
-    // superagent re-emits a cut response as 'error' on the request, which throws without a listener;
-    // the end callback below is where a real failure (no response at all) is reported.
-    test.on?.('error', () => {});
+    quietCutResponses(test);
     test.end((err) => {
       // superagent reports our own disconnect (and non-2xx statuses) as errors; only a failure
       // to get a response at all is one.

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { StreamableRequest } from './collect.js';
+import { quietCutResponses, type StreamableRequest } from './collect.js';
 import { TestingTimeoutError } from './errors.js';
 
 /** One NDJSON value with the time its line arrived. */
@@ -53,7 +53,7 @@ export function collectNDJSON(test: StreamableRequest, options: { timeoutMs?: nu
       };
       for (const event of ['end', 'close', 'aborted', 'error']) message.on(event, end);
     });
-    test.on?.('error', () => {}); // a cut response is a result here, not an error (see collectSSE)
+    quietCutResponses(test);
     test.end((err) => {
       if (err && !message) {
         clearTimeout(timer);

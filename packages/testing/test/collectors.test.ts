@@ -94,3 +94,37 @@ describe('collectNDJSON()', () => {
     expect(ok.complete).toBe(true);
   });
 });
+
+describe('a response the server cuts', () => {
+  function cutting() {
+    const app = express();
+    app.get('/cut.ndjson', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+      res.write('{"a":1}\n{"a":2}\n{"a":');
+      setTimeout(() => res.destroy(), 20);
+    });
+    app.get('/cut.sse', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write('data: 1\n\ndata: 2\n\ndata: 3');
+      setTimeout(() => res.destroy(), 20);
+    });
+    return app;
+  }
+
+  it('collectNDJSON resolves at once with the lines before the cut, complete: false', async () => {
+    const t0 = Date.now();
+    const cut = await collectNDJSON(request(cutting()).get('/cut.ndjson'), { timeoutMs: 2000 });
+    expect(cut.values.map((v) => v.value)).toEqual([{ a: 1 }, { a: 2 }]);
+    expect(cut.complete).toBe(false);
+    expect(cut.rest).toBe('{"a":');
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('collectSSE resolves at once with the events before the cut, complete: false', async () => {
+    const t0 = Date.now();
+    const cut = await collectSSE(request(cutting()).get('/cut.sse'), { timeoutMs: 2000 });
+    expect(cut.events.map((e) => e.data)).toEqual(['1', '2']);
+    expect(cut.complete).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
