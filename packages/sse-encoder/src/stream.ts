@@ -105,6 +105,16 @@ export class SSEStream {
     return this.#closed ? RESOLVED : this.#enqueue(formatRetry(ms));
   }
 
+  /**
+   * Writes what this turn's `send()`, `comment()` and `retry()` calls queued now, in one
+   * `res.write()` (plus `res.flush()` behind `compression`), instead of at the end of the turn.
+   * For a frame that should leave at once, e.g. a keep-alive comment sent from a timer. Does
+   * nothing when nothing is pending or the stream is closed.
+   */
+  flush(): void {
+    this.#flush();
+  }
+
   /** Writes what is pending and ends the response. Idempotent. */
   close(): void {
     if (this.#closed) return;

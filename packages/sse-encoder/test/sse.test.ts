@@ -106,6 +106,32 @@ describe.each([
     expect(writes).toHaveLength(1);
   });
 
+  it('flush() writes what is pending at once, in one write, and leaves no Immediate behind', async () => {
+    const writes: string[] = [];
+    const app = createApp(async (stream) => {
+      void stream.send('a');
+      void stream.comment('b');
+      const immediates = () => process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length;
+      const before = immediates();
+      stream.flush();
+      // Synchronous: the frames reached res.write() before this turn ends.
+      writes.push(`flushed:${writes.length}`);
+      expect(immediates()).toBe(before - 1);
+      stream.flush(); // nothing pending: no empty write
+      await sleep(20);
+      stream.close();
+      stream.flush(); // closed: a no-op
+    }, (_req, res, next) => {
+      const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+      res.write = ((chunk: unknown, ...rest: unknown[]) => (writes.push(String(chunk)), write(chunk, ...rest))) as typeof res.write;
+      next();
+    });
+    const { events, comments } = await collectSSE(request(app).get('/sse'));
+    expect(events.map((e) => e.data)).toEqual(['a']);
+    expect(comments.map((c) => c.text)).toEqual(['b']);
+    expect(writes).toEqual(['data: a\n\n: b\n\n', 'flushed:1']);
+  });
+
   describe('lastEventId', () => {
     const app = createApp((stream) => {
       void stream.send(stream.lastEventId ?? '(none)');

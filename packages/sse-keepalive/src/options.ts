@@ -1,3 +1,4 @@
+import { encodeEvent, type EncodedEvent } from '@sluice/sse-encoder';
 import type { KeepaliveScheduler } from './scheduler.js';
 
 /** Options for {@link keepalive}. */
@@ -43,6 +44,8 @@ export interface KeepaliveOptions {
 export interface KeepalivePolicy {
   readonly intervalMs: number;
   readonly comment: string;
+  /** The comment framed once per `keepalive()` call, not once per ping. */
+  readonly ping: EncodedEvent;
   readonly idleTimeoutMs: number;
   readonly maxDurationMs: number;
   readonly retryMs: number;
@@ -67,6 +70,7 @@ export function normalize(options: KeepaliveOptions): KeepalivePolicy {
   return {
     intervalMs: duration('intervalMs', options.intervalMs, 15_000, true),
     comment,
+    ping: encodeEvent({ comment }),
     idleTimeoutMs: duration('idleTimeoutMs', options.idleTimeoutMs, Infinity, false),
     maxDurationMs: duration('maxDurationMs', options.maxDurationMs, Infinity, false),
     retryMs: duration('retryMs', options.retryMs, 3000, true),

@@ -1,3 +1,6 @@
+import http from 'node:http';
+import zlib from 'node:zlib';
+import compression from 'compression';
 import express from 'express';
 import express4 from 'express4';
 import request from 'supertest';
@@ -90,6 +93,31 @@ describe.each(frameworks)('keepalive() on %s', (_name, framework) => {
       }
     });
 
+    it('writes a due ping from the timer callback itself, leaving no Immediate behind', async () => {
+      const writes: string[] = [];
+      const observe: RequestHandler = (_req, res, next) => {
+        const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+        // Observes (and forwards unchanged) what reaches the response.
+        res.write = ((chunk: unknown, ...rest: unknown[]) => (writes.push(String(chunk)), write(chunk, ...rest))) as typeof res.write;
+        next();
+      };
+      const app = createApp(framework, [observe, keepalive({ intervalMs: 1000 })], () => {});
+      const server = await serve(app);
+      try {
+        const client = await rawGet(`${server.url}/`);
+        await settle();
+        const immediates = () => process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length;
+        const before = immediates();
+        jest.advanceTimersByTime(1200);
+        // No await since the timer fired: the ping already went through res.write().
+        expect(writes).toEqual([': ping\n\n']);
+        expect(immediates()).toBe(before);
+        await client.waitFor((t) => t === ': ping\n\n');
+      } finally {
+        server.close();
+      }
+    });
+
     it('uses the comment text', async () => {
       const app = createApp(framework, [keepalive({ intervalMs: 1000, comment: 'keep\nalive' })], () => {});
       const server = await serve(app);
@@ -122,6 +150,32 @@ describe.each(frameworks)('keepalive() on %s', (_name, framework) => {
         expect(client.text()).not.toContain(': ping');
         await client.waitFor((t) => count(t, ': ping') >= 2);
         expect(client.text().indexOf(': ping')).toBeGreaterThan(client.text().indexOf('data: 20'));
+      } finally {
+        server.close();
+      }
+    });
+
+    it('pings arrive one by one behind compression mounted first', async () => {
+      const app = framework();
+      app.use(compression());
+      app.get('/', keepalive({ intervalMs: 40 }), () => {});
+      const server = await serve(app);
+      try {
+        let text = '';
+        let encoding: string | undefined;
+        const req = http.get(`${server.url}/`, { agent: false, headers: { 'Accept-Encoding': 'gzip' } }, (res) => {
+          encoding = res.headers['content-encoding'];
+          const gunzip = res.pipe(zlib.createGunzip());
+          gunzip.setEncoding('utf8');
+          gunzip.on('data', (chunk: string) => (text += chunk));
+          gunzip.on('error', () => {});
+        });
+        req.on('error', () => {});
+        // Held in zlib without res.flush(), nothing would arrive until the response ended.
+        await waitUntil(() => count(text, ': ping\n\n') >= 2);
+        expect(encoding).toBe('gzip');
+        expect(text).toMatch(/^(: ping\n\n)+$/);
+        req.destroy();
       } finally {
         server.close();
       }
