@@ -16,13 +16,26 @@ export interface MemoryEventStoreOptions {
    * @defaultValue `undefined` (kept until pushed out by `maxEvents`)
    */
   ttlMs?: number;
+  /**
+   * Streams kept. Creating one more drops the stream written least recently that nobody follows
+   * (its ids then read back as `expired`), so per-task streams (a feed per user, a resumable
+   * LLM generation per request) cannot pile up in memory. Streams with subscribers are never
+   * dropped. With `ttlMs`, a stream idle for that long is dropped as other streams are written.
+   * @defaultValue `10000`
+   */
+  maxStreams?: number;
 }
 
 interface StreamState {
   readonly name: string;
   readonly ring: Ring;
   readonly subscribers: Set<(event: StoredEvent) => void>;
+  /** `Date.now()` of the last append (or of creation). */
+  writtenAt: number;
 }
+
+/** Streams looked at per append for dropping: bounded work, however many streams exist. */
+const SWEEP_PER_WRITE = 4;
 
 /**
  * The embedded {@link EventStore}: a ring buffer per stream in this process's memory. Ids are
@@ -33,12 +46,18 @@ export class MemoryEventStore implements EventStore {
   readonly #epoch = newEpoch();
   readonly #maxEvents: number;
   readonly #ttlMs: number;
+  readonly #maxStreams: number;
+  /** In order of last write (a written stream moves to the end): the front is the idlest. */
   readonly #streams = new Map<string, StreamState>();
   #seq = 0;
 
   constructor(options: MemoryEventStoreOptions = {}) {
     this.#maxEvents = options.maxEvents ?? 1000;
     this.#ttlMs = options.ttlMs ?? Infinity;
+    this.#maxStreams = options.maxStreams ?? 10_000;
+    if (!Number.isSafeInteger(this.#maxStreams) || this.#maxStreams < 1) {
+      throw new TypeError(`MemoryEventStore({ maxStreams }) must be a positive integer, got ${String(options.maxStreams)}`);
+    }
     if (!Number.isSafeInteger(this.#maxEvents) || this.#maxEvents < 1) {
       throw new TypeError(`MemoryEventStore({ maxEvents }) must be a positive integer, got ${String(options.maxEvents)}`);
     }
@@ -63,11 +82,13 @@ export class MemoryEventStore implements EventStore {
     const full = { ...event, id };
     const stored: StoredEvent = { id, event: full, encoded: encodeEvent(full) };
     this.#seq = seq; // only once encoding succeeded, so a rejected event burns no id
-    const state = this.#state(stream, true);
     const now = Date.now();
+    const state = this.#state(stream, true);
     state.ring.push(seq, now, stored);
     if (state.ring.size > this.#maxEvents) state.ring.evictOldest();
     this.#expire(state, now);
+    this.#touch(state, now);
+    this.#sweep(now);
     let failure: { error: unknown } | undefined;
     for (const onEvent of state.subscribers) {
       try {
@@ -116,6 +137,11 @@ export class MemoryEventStore implements EventStore {
     return total;
   }
 
+  /** Streams held (with retained events or subscribers), for metrics and leak checks. */
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
   /** Events currently retained for `stream`. */
   size(stream: string): number {
     return this.#streams.get(stream)?.ring.size ?? 0;
@@ -126,10 +152,33 @@ export class MemoryEventStore implements EventStore {
     // A fresh state may replace one dropped after eviction, so ids issued before it count as
     // possibly having missed events (conservative: a reset rather than silent loss).
     if (!state && create) {
-      state = { name: stream, ring: new Ring(this.#seq), subscribers: new Set() };
+      state = { name: stream, ring: new Ring(this.#seq), subscribers: new Set(), writtenAt: Date.now() };
       this.#streams.set(stream, state);
     }
     return state!;
+  }
+
+  /** Moves a written stream to the end of the map, so the front stays the least recently written. */
+  #touch(state: StreamState, now: number): void {
+    state.writtenAt = now;
+    this.#streams.delete(state.name);
+    this.#streams.set(state.name, state);
+  }
+
+  /**
+   * Drops streams from the idle end: over `maxStreams`, or untouched for `ttlMs` (all their events
+   * are past it anyway). A few per write, skipping followed ones, so the cost never grows with
+   * the number of streams and no timer is needed.
+   */
+  #sweep(now: number): void {
+    let looked = 0;
+    for (const state of this.#streams.values()) {
+      if (looked++ >= SWEEP_PER_WRITE) return;
+      const over = this.#streams.size > this.#maxStreams;
+      if (!over && now - state.writtenAt < this.#ttlMs) return;
+      if (state.subscribers.size > 0) continue;
+      this.#streams.delete(state.name);
+    }
   }
 
   #expire(state: StreamState, now: number): void {

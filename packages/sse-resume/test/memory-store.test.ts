@@ -102,10 +102,61 @@ describe('MemoryEventStore', () => {
       expect(jest.getTimerCount()).toBe(0);
     });
 
+    it('drops streams left idle for ttlMs as other streams are written, without a timer', () => {
+      jest.useFakeTimers();
+      const store = new MemoryEventStore({ ttlMs: 1000 });
+      const old = store.append('generation-1', { data: 'a' });
+      store.append('generation-2', { data: 'b' });
+      jest.advanceTimersByTime(1500);
+      store.append('generation-3', { data: 'c' });
+      expect(store.streamCount).toBe(1);
+      expect(store.readAfter('generation-1', old).status).toBe('expired');
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
     it('validates options', () => {
+      expect(() => new MemoryEventStore({ maxStreams: 0 })).toThrow(TypeError);
       expect(() => new MemoryEventStore({ maxEvents: 0 })).toThrow(TypeError);
       expect(() => new MemoryEventStore({ ttlMs: -5 })).toThrow(TypeError);
       expect(() => new MemoryEventStore({ maxEvents: 1.5 })).toThrow(TypeError);
+    });
+  });
+
+  describe('maxStreams', () => {
+    it('drops the least recently written streams past the limit; their ids read back as expired', () => {
+      const store = new MemoryEventStore({ maxStreams: 3 });
+      const ids = ['s1', 's2', 's3', 's4'].map((name) => store.append(name, { data: name }));
+      store.append('s2', { data: 'again' }); // s2 is now the most recently written
+      store.append('s5', { data: 's5' });
+      expect(store.streamCount).toBe(3);
+      expect(store.readAfter('s1', ids[0]).status).toBe('expired');
+      expect(store.readAfter('s3', ids[2]).status).toBe('expired');
+      expect(store.readAfter('s2', ids[1]).events.map((e) => e.event.data)).toEqual(['again']);
+      expect(store.size('s4')).toBe(1);
+      // A dropped stream written again starts afresh; an id from before still counts as a gap.
+      store.append('s1', { data: 'new' });
+      expect(store.readAfter('s1', ids[0]).status).toBe('expired');
+    });
+
+    it('never drops a stream someone follows', () => {
+      const store = new MemoryEventStore({ maxStreams: 2 });
+      const seen: string[] = [];
+      const unsubscribe = store.subscribe('followed', undefined, (e) => seen.push(String(e.event.data)));
+      store.append('followed', { data: 'first' });
+      for (let i = 0; i < 50; i++) store.append(`other-${i}`, { data: i });
+      store.append('followed', { data: 'second' });
+      expect(seen).toEqual(['first', 'second']);
+      expect(store.size('followed')).toBe(2);
+      expect(store.streamCount).toBeLessThanOrEqual(3);
+      unsubscribe();
+    });
+
+    it('holds memory flat under a stream per task (100,000 one-off streams)', () => {
+      const store = new MemoryEventStore({ maxStreams: 1000 });
+      for (let i = 0; i < 100_000; i++) store.append(`task-${i}`, { data: i });
+      expect(store.streamCount).toBe(1000);
+      expect(store.size('task-99999')).toBe(1);
+      expect(store.size('task-0')).toBe(0);
     });
   });
 
