@@ -25,6 +25,8 @@ const isThenable = (x: unknown): x is PromiseLike<unknown> =>
  */
 export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
   private queue: unknown[] = [];
+  /** Deferred entries in `queue`: a batch without any is handed out as it is. */
+  private deferred = 0;
   private at = 0;
   private failure: { error: unknown } | undefined;
   private ended = false;
@@ -74,6 +76,7 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
   private async close(): Promise<void> {
     this.queue = [];
     this.at = 0;
+    this.deferred = 0;
     if (this.ended) return;
     this.ended = true;
     await this.chunks.return();
@@ -103,7 +106,9 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
         const items = this.at === 0 ? this.queue : this.queue.slice(this.at);
         this.queue = [];
         this.at = 0;
-        const batch = items.some((item) => item instanceof Deferred) ? await this.settleAll(items) : items;
+        const settle = this.deferred > 0;
+        this.deferred = 0;
+        const batch = settle ? await this.settleAll(items) : items;
         if (batch.length > 0) return { value: batch as T[], done: false };
         continue;
       }
@@ -143,6 +148,7 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
     // A new array, not a truncated one: a batch handed out may still be in the consumer's hands.
     this.queue = [];
     this.at = 0;
+    this.deferred = 0;
     await this.fill();
     return true;
   }
@@ -205,7 +211,11 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
     } catch (error) {
       return this.malformed('NDJSON_INVALID_VALUE', text, lineNumber, error);
     }
-    this.queue.push(isThenable(value) ? new Deferred(value, true, lineNumber, text) : value);
+    if (isThenable(value)) {
+      this.deferred++;
+      value = new Deferred(value, true, lineNumber, text);
+    }
+    this.queue.push(value);
     return true;
   }
 
@@ -222,7 +232,10 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
     }
     try {
       const result = this.onMalformed(text, lineNumber, error);
-      if (isThenable(result)) this.queue.push(new Deferred(result, false, lineNumber, text));
+      if (isThenable(result)) {
+        this.deferred++;
+        this.queue.push(new Deferred(result, false, lineNumber, text));
+      }
       return true;
     } catch (callbackError) {
       this.failure = { error: callbackError };
