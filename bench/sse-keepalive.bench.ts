@@ -5,6 +5,7 @@
 // SLUICE_BENCH_IDLE_MS=60000 measures the issue's full minute and adds better-sse's keepAlive.
 import { fork } from 'node:child_process';
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { createSession } from 'better-sse';
@@ -14,6 +15,7 @@ import { listen, report } from './lib.js';
 const STREAMS = Number(process.env.SLUICE_BENCH_STREAMS ?? 10_000);
 const INTERVAL_MS = 15_000;
 const WINDOW_MS = Math.min(60_000, Number(process.env.SLUICE_BENCH_IDLE_MS ?? 15_000));
+const SETTLE_MS = 12_000;
 
 if (process.argv[2] === '--clients') {
   const [url, n] = [process.argv[3]!, Number(process.argv[4])];
@@ -43,8 +45,23 @@ if (process.argv[2] === '--clients') {
       process.exit(0);
     }
   });
+} else if (process.argv[2] === '--variant') {
+  const { app, stop } = variant(process.argv[3]!);
+  const result = await idleCpu(app);
+  stop?.();
+  process.send!(result, () => process.exit(0));
 } else {
   await main();
+}
+
+/** Each variant runs in a fresh process: in one shared process the later ones ran up to 2× cheaper
+ * (warm JIT, a heap already grown and compacted), which said more about the order than the code. */
+function measure(name: string): Promise<{ cpuPct: number; pings: number }> {
+  const proc = fork(fileURLToPath(import.meta.url), ['--variant', name], { execArgv: ['--expose-gc', '--import', 'tsx'] });
+  return new Promise((resolve, reject) => {
+    proc.once('message', (m) => resolve(m as { cpuPct: number; pings: number }));
+    proc.once('exit', (code) => reject(new Error(`variant ${name} exited with ${code}`)));
+  });
 }
 
 async function idleCpu(app: express.Express): Promise<{ cpuPct: number; pings: number }> {
@@ -58,9 +75,12 @@ async function idleCpu(app: express.Express): Promise<{ cpuPct: number; pings: n
     execArgv: ['--import', 'tsx'],
   });
   await new Promise<void>((resolve) => child.once('message', () => resolve()));
-  // Let connection setup settle before measuring.
+  // Opening 10,000 connections leaves ~90 MB of heap, and V8's memory reducer compacts it with
+  // ~3 full GCs about 8 s after the last full GC (this gc() included): 300-450 ms of CPU that is
+  // the cost of accepting the connections, not of keeping them alive. Measure after it.
   await new Promise((r) => setTimeout(r, 1000));
   globalThis.gc?.();
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
   const pings0 = await pingsNow();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -74,28 +94,65 @@ async function idleCpu(app: express.Express): Promise<{ cpuPct: number; pings: n
   return { cpuPct: ((used.user + used.system) / 1000 / wall) * 100, pings };
 }
 
+function usPerPing(r: { cpuPct: number; pings: number }): string {
+  return r.pings ? (((r.cpuPct / 100) * WINDOW_MS * 1000) / r.pings).toFixed(1) : '–';
+}
+
+function variant(name: string): { app: express.Express; stop?: () => void } {
+  const app = express();
+  if (name === 'sluice') {
+    app.get('/', keepalive({ intervalMs: INTERVAL_MS, scheduler: new KeepaliveScheduler() }), () => {});
+  } else if (name === 'naive') {
+    app.get('/', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+      res.flushHeaders();
+      const timer = setInterval(() => res.write(': ping\n\n'), INTERVAL_MS);
+      res.on('close', () => clearInterval(timer));
+    });
+  } else if (name === 'better-sse') {
+    app.get('/', async (req, res) => void (await createSession(req, res, { keepAlive: INTERVAL_MS })));
+  } else {
+    // The floor: the same pings with no HTTP layer at all — a pre-framed chunk written straight to
+    // the socket by one timer. Not a usable design (it bypasses compression and anything else that
+    // wraps res), only a measure of what the kernel and libuv cost per ping on this machine.
+    const sockets = new Map<Socket, number>();
+    const frame = Buffer.from('8\r\n: ping\n\n\r\n', 'latin1');
+    app.get('/', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+      res.flushHeaders();
+      const socket = res.socket!;
+      sockets.set(socket, Date.now());
+      res.on('close', () => sockets.delete(socket));
+    });
+    const timer = setInterval(() => {
+      const now = Date.now();
+      for (const [socket, at] of sockets) {
+        if (now - at >= INTERVAL_MS) {
+          socket.write(frame);
+          sockets.set(socket, now);
+        }
+      }
+    }, 1000);
+    return { app, stop: () => clearInterval(timer) };
+  }
+  return { app };
+}
+
 async function main(): Promise<void> {
-  const scheduler = new KeepaliveScheduler();
-  const ours = express();
-  ours.get('/', keepalive({ intervalMs: INTERVAL_MS, scheduler }), () => {});
-  const sluice = await idleCpu(ours);
-  const naive = express();
-  naive.get('/', (_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
-    res.flushHeaders();
-    const timer = setInterval(() => res.write(': ping\n\n'), INTERVAL_MS);
-    res.on('close', () => clearInterval(timer));
-  });
-  const perConnection = await idleCpu(naive);
-  const values: Record<string, number> = { Sluice: sluice.cpuPct, 'setInterval per connection': perConnection.cpuPct };
+  const sluice = await measure('sluice');
+  const perConnection = await measure('naive');
+  const floor = await measure('raw');
+  const values: Record<string, number> = {
+    Sluice: sluice.cpuPct,
+    'setInterval per connection': perConnection.cpuPct,
+    'floor: raw socket writes from one timer': floor.cpuPct,
+  };
   const notes = [
-    `${STREAMS.toLocaleString('en-US')} idle streams held by a child process, keepalive({ intervalMs: ${INTERVAL_MS} }); server CPU (user+system, all threads incl. GC) over a ${WINDOW_MS / 1000} s window starting 1 s after the last connection, as % of one core. Pings in the window: Sluice ${sluice.pings.toLocaleString('en-US')}, setInterval ${perConnection.pings.toLocaleString('en-US')}.`,
-    'The floor is the socket writes themselves: 10,000 streams at 15 s are ~667 writes/s whatever schedules them. Sluice pings after intervalMs of silence rounded up to its 1 s bucket, so slightly fewer pings per window.',
+    `${STREAMS.toLocaleString('en-US')} idle streams held by a child process, keepalive({ intervalMs: ${INTERVAL_MS} }); server CPU (user+system, all threads incl. GC) over a ${WINDOW_MS / 1000} s window starting ${(1000 + SETTLE_MS) / 1000} s after the last connection (a forced GC at 1 s, then time for V8's memory reducer to finish compacting the connections' heap), as % of one core. Each variant runs in its own fresh process. Pings in the window: Sluice ${sluice.pings.toLocaleString('en-US')}, setInterval ${perConnection.pings.toLocaleString('en-US')}, raw ${floor.pings.toLocaleString('en-US')}; per ping: Sluice ${usPerPing(sluice)} µs, setInterval ${usPerPing(perConnection)} µs, raw ${usPerPing(floor)} µs.`,
+    '10,000 streams at 15 s are ~667 writes/s whatever schedules them, and on loopback each write\'s syscall also pays for the kernel\'s receive path. The raw column is that floor: no `res.write()` (so no chunked framing, cork/uncork, or the garbage whose old-generation GCs dominate the other columns). Anything that must go through `res.write()` (so `compression` keeps working) pays the HTTP layer on top; a bursty ping schedule (all streams opened within ~2 s) makes those GCs land unevenly, so single runs vary by ±50%.',
   ];
   if (WINDOW_MS >= 60_000) {
-    const theirs = express();
-    theirs.get('/', async (req, res) => void (await createSession(req, res, { keepAlive: INTERVAL_MS })));
-    const better = await idleCpu(theirs);
+    const better = await measure('better-sse');
     values['better-sse keepAlive'] = better.cpuPct;
     notes.push(`better-sse (one setInterval per session) sent ${better.pings.toLocaleString('en-US')} keep-alive comments in the window.`);
   } else {
