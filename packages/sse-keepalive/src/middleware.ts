@@ -24,7 +24,7 @@ export function keepalive(options: KeepaliveOptions = {}): RequestHandler {
     res.sse = stream;
     if (enabled) {
       scheduler ??= new KeepaliveScheduler({ resolutionMs: resolutionFor(policy) });
-      scheduler.watch(stream, policy);
+      scheduler.watch(stream, res, policy);
     }
     // Last handler of its route (e.g. after resume()): the stream is complete as it is.
     if (routeContinuesAfter(req, keepalive) !== false) next();

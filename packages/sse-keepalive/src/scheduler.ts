@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { SSEStream } from '@sluice/sse-encoder';
 import type { KeepalivePolicy } from './options.js';
 
@@ -13,6 +14,7 @@ export interface KeepaliveSchedulerOptions {
 
 interface Entry {
   readonly stream: SSEStream;
+  readonly res: ServerResponse;
   readonly policy: KeepalivePolicy;
   readonly startedAt: number;
   /** Last write that was not our own ping (for `idleTimeoutMs`). */
@@ -22,7 +24,7 @@ interface Entry {
   /** Bucket the entry sits in; -1 while detached (being visited or removed). */
   tick: number;
   removed: boolean;
-  onAbort: () => void;
+  onClose: () => void;
 }
 
 /**
@@ -60,15 +62,17 @@ export class KeepaliveScheduler {
   }
 
   /** Starts watching `stream` until it closes. @internal Used by `keepalive()`. */
-  watch(stream: SSEStream, policy: KeepalivePolicy): void {
+  watch(stream: SSEStream, res: ServerResponse, policy: KeepalivePolicy): void {
     if (stream.closed) return;
     const now = Date.now();
     const entry: Entry = {
-      stream, policy, startedAt: now, activityAt: stream.lastWriteAt, pingedAt: -1, tick: -1, removed: false,
-      onAbort: () => this.#remove(entry),
+      stream, res, policy, startedAt: now, activityAt: stream.lastWriteAt, pingedAt: -1, tick: -1, removed: false,
+      onClose: () => this.#remove(entry),
     };
-    // The stream's own signal: aborted when the client leaves or anyone closes the stream.
-    stream.signal.addEventListener('abort', entry.onAbort, { once: true });
+    // The response's 'close' (client gone, or the stream closed and ended), not `stream.signal`:
+    // that would allocate an AbortController per idle stream, ~1 KB of heap each that every full
+    // GC walks. A stream closed by the app is also dropped at its next visit.
+    res.once('close', entry.onClose);
     this.#size++;
     this.#place(entry, now);
   }
@@ -92,7 +96,7 @@ export class KeepaliveScheduler {
   #remove(entry: Entry): void {
     if (entry.removed) return;
     entry.removed = true;
-    entry.stream.signal.removeEventListener('abort', entry.onAbort);
+    entry.res.removeListener('close', entry.onClose);
     const bucket = this.#buckets.get(entry.tick);
     if (bucket?.delete(entry) && bucket.size === 0) this.#buckets.delete(entry.tick);
     entry.tick = -1;
@@ -149,7 +153,8 @@ export class KeepaliveScheduler {
     if (stream.lastWriteAt !== entry.pingedAt) entry.activityAt = Math.max(entry.activityAt, stream.lastWriteAt);
     if (now - entry.startedAt >= policy.maxDurationMs || now - entry.activityAt >= policy.idleTimeoutMs) {
       void stream.retry(policy.retryMs);
-      stream.close(); // aborts the signal, which removes the entry
+      stream.close();
+      this.#remove(entry);
       return;
     }
     // Bytes still queued mean the connection is not idle at the TCP level; a ping would only add
