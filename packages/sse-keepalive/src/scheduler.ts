@@ -34,6 +34,13 @@ interface Entry {
  * timer is cleared as soon as no stream is watched. Holds no module-level state: each instance is
  * independent, so one per process means creating one and passing it to every `keepalive()`.
  */
+/**
+ * Streams visited per timer callback. Thousands of pings written in one synchronous burst keep
+ * every write request alive until the loop gets to their completions, so they outlive a scavenge
+ * and end up as old-generation garbage; in slices, each batch completes before the next starts.
+ */
+const VISITS_PER_TURN = 256;
+
 export class KeepaliveScheduler {
   readonly #resolutionMs: number;
   readonly #buckets = new Map<number, Set<Entry>>();
@@ -122,26 +129,26 @@ export class KeepaliveScheduler {
     this.#timerTick = Infinity;
     const now = Date.now();
     const nowTick = Math.floor(now / this.#resolutionMs);
-    const due: Set<Entry>[] = [];
-    for (const [tick, bucket] of this.#buckets) {
-      if (tick <= nowTick) {
-        due.push(bucket);
-        this.#buckets.delete(tick);
-      }
-    }
+    let budget = VISITS_PER_TURN;
     this.#visiting = true;
     try {
-      for (const bucket of due) {
+      visiting: for (const [tick, bucket] of this.#buckets) {
+        if (tick > nowTick) continue;
         for (const entry of bucket) {
+          if (budget-- === 0) break visiting;
+          bucket.delete(entry);
           entry.tick = -1;
           this.#visit(entry, now);
+          // Re-filed in a later bucket (never this one): the iteration skips it.
           if (!entry.removed) this.#place(entry, now);
         }
+        this.#buckets.delete(tick);
       }
     } finally {
       this.#visiting = false;
     }
-    // Few buckets exist (about window / resolution), so finding the next one is cheap.
+    // Few buckets exist (about window / resolution), so finding the next one is cheap. Entries
+    // left over from this turn are still due: the timer then fires again on the next loop turn.
     let next = Infinity;
     for (const tick of this.#buckets.keys()) if (tick < next) next = tick;
     if (next !== Infinity) this.#arm(next, now);

@@ -93,6 +93,36 @@ describe.each(frameworks)('keepalive() on %s', (_name, framework) => {
       }
     });
 
+    it('writes at most 256 due pings per timer callback, the rest on the next turns', async () => {
+      let pings = 0;
+      const observe: RequestHandler = (_req, res, next) => {
+        const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+        res.write = ((chunk: unknown, ...rest: unknown[]) => (String(chunk) === ': ping\n\n' && pings++, write(chunk, ...rest))) as typeof res.write;
+        next();
+      };
+      const scheduler = new KeepaliveScheduler();
+      const app = createApp(framework, [observe, keepalive({ intervalMs: 1000, scheduler })], () => {});
+      const server = await serve(app);
+      try {
+        const clients = await Promise.all(Array.from({ length: 300 }, () => rawGet(`${server.url}/`)));
+        await settle();
+        expect(scheduler.size).toBe(300);
+        // Every stream is due in the same bucket; one callback writes a slice, then yields to I/O.
+        jest.advanceTimersToNextTimer();
+        expect(pings).toBe(256);
+        expect(jest.getTimerCount()).toBe(1); // the rest are still due: the timer fires again at once
+        jest.advanceTimersToNextTimer();
+        expect(pings).toBe(300);
+        await Promise.all(clients.map((c) => c.waitFor((t) => t === ': ping\n\n')));
+        for (const c of clients) c.destroy();
+        await Promise.all(clients.map((c) => c.ended));
+        await waitUntil(() => scheduler.size === 0);
+        expect(jest.getTimerCount()).toBe(0);
+      } finally {
+        server.close();
+      }
+    });
+
     it('writes a due ping from the timer callback itself, leaving no Immediate behind', async () => {
       const writes: string[] = [];
       const observe: RequestHandler = (_req, res, next) => {
