@@ -7,7 +7,7 @@ import request from 'supertest';
 import type { RequestHandler } from 'express';
 import { sse } from '@sluice/sse-encoder';
 import { keepalive, KeepaliveScheduler, type KeepaliveOptions } from '@sluice/sse-keepalive';
-import { count, rawGet, realSleep, serve } from './helpers.js';
+import { count, rawGet, realSleep, serve, type RawClient } from './helpers.js';
 
 type Factory = typeof express;
 const frameworks: [string, Factory][] = [
@@ -84,9 +84,7 @@ describe.each(frameworks)('keepalive() on %s', (_name, framework) => {
         jest.advanceTimersByTime(16_000);
         await Promise.all(clients.map((c) => c.waitFor((t) => t === ': ping\n\n')));
         expect(jest.getTimerCount()).toBe(1);
-        for (const c of clients) c.destroy();
-        await Promise.all(clients.map((c) => c.ended));
-        await waitUntil(() => scheduler.size === 0);
+        await disconnectAll(clients, scheduler);
         expect(jest.getTimerCount()).toBe(0);
       } finally {
         server.close();
@@ -95,11 +93,7 @@ describe.each(frameworks)('keepalive() on %s', (_name, framework) => {
 
     it('writes at most 256 due pings per timer callback, the rest on the next turns', async () => {
       let pings = 0;
-      const observe: RequestHandler = (_req, res, next) => {
-        const write = res.write.bind(res) as (...args: unknown[]) => boolean;
-        res.write = ((chunk: unknown, ...rest: unknown[]) => (String(chunk) === ': ping\n\n' && pings++, write(chunk, ...rest))) as typeof res.write;
-        next();
-      };
+      const observe = observeWrites((chunk) => chunk === ': ping\n\n' && pings++);
       const scheduler = new KeepaliveScheduler();
       const app = createApp(framework, [observe, keepalive({ intervalMs: 1000, scheduler })], () => {});
       const server = await serve(app);
@@ -114,9 +108,7 @@ describe.each(frameworks)('keepalive() on %s', (_name, framework) => {
         jest.advanceTimersToNextTimer();
         expect(pings).toBe(300);
         await Promise.all(clients.map((c) => c.waitFor((t) => t === ': ping\n\n')));
-        for (const c of clients) c.destroy();
-        await Promise.all(clients.map((c) => c.ended));
-        await waitUntil(() => scheduler.size === 0);
+        await disconnectAll(clients, scheduler);
         expect(jest.getTimerCount()).toBe(0);
       } finally {
         server.close();
@@ -125,12 +117,7 @@ describe.each(frameworks)('keepalive() on %s', (_name, framework) => {
 
     it('writes a due ping from the timer callback itself, leaving no Immediate behind', async () => {
       const writes: string[] = [];
-      const observe: RequestHandler = (_req, res, next) => {
-        const write = res.write.bind(res) as (...args: unknown[]) => boolean;
-        // Observes (and forwards unchanged) what reaches the response.
-        res.write = ((chunk: unknown, ...rest: unknown[]) => (writes.push(String(chunk)), write(chunk, ...rest))) as typeof res.write;
-        next();
-      };
+      const observe = observeWrites((chunk) => writes.push(chunk));
       const app = createApp(framework, [observe, keepalive({ intervalMs: 1000 })], () => {});
       const server = await serve(app);
       try {
@@ -378,6 +365,22 @@ describe('keepalive() options', () => {
 async function settle(): Promise<void> {
   // A few real turns of the loop: enough for a loopback write to be read back.
   for (let i = 0; i < 5; i++) await realSleep(2);
+}
+
+/** Observes (and forwards unchanged) what reaches `res.write()`. */
+function observeWrites(onWrite: (chunk: string) => unknown): RequestHandler {
+  return (_req, res, next) => {
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => (onWrite(String(chunk)), write(chunk, ...rest))) as typeof res.write;
+    next();
+  };
+}
+
+/** Disconnects every client and waits until the scheduler has forgotten their streams. */
+async function disconnectAll(clients: RawClient[], scheduler: KeepaliveScheduler): Promise<void> {
+  for (const c of clients) c.destroy();
+  await Promise.all(clients.map((c) => c.ended));
+  await waitUntil(() => scheduler.size === 0);
 }
 
 async function waitUntil(test: () => boolean, timeoutMs = 5000): Promise<void> {
