@@ -159,9 +159,10 @@ function bomLength(line: Buffer): number {
 }
 
 /**
- * Valid UTF-8 as UTF-16 text in one native pass (SIMD where Node has it): on mostly-ASCII text
- * with some multi-byte characters this is several times cheaper than V8's UTF-8 decoder, whose fast
- * path ends at the first non-ASCII byte. `undefined` for invalid bytes, or on a Node built without ICU.
+ * Valid UTF-8 as UTF-16 text in one native pass (simdutf in Node 20+): on mostly-ASCII text with
+ * some multi-byte characters about 1.7x the speed of V8's UTF-8 decoder (whose fast path ends at
+ * the first non-ASCII byte), and far cheaper than decoding line by line. `undefined` for invalid
+ * bytes, or on a Node built without ICU.
  */
 function toUtf16(bytes: Buffer): string | undefined {
   if (!isUtf8(bytes)) return undefined;
