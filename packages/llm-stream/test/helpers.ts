@@ -80,6 +80,30 @@ export async function fetchText(url: string, body: unknown = {}): Promise<{ stat
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Polls `ok` every 5 ms until it holds; throws after `limitMs`. */
+export async function until(ok: () => boolean, limitMs = 5000): Promise<void> {
+  const started = Date.now();
+  while (!ok()) {
+    if (Date.now() - started > limitMs) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+/** The SSE events in `text`, parsed with eventsource-parser. */
+export function parseSSE(text: string): EventSourceMessage[] {
+  const events: EventSourceMessage[] = [];
+  createParser({ onEvent: (e) => events.push(e) }).feed(text);
+  return events;
+}
+
+/** The text of each `token` event, in order. */
+export const tokensOf = (events: EventSourceMessage[]): string[] =>
+  events.filter((e) => e.event === 'token').map((e) => JSON.parse(e.data).text as string);
+
+/** The names of the terminal events (`done`, `error`, `cancelled`), in order. */
+export const terminalsOf = (events: EventSourceMessage[]): (string | undefined)[] =>
+  events.filter((e) => e.event === 'done' || e.event === 'error' || e.event === 'cancelled').map((e) => e.event);
+
 /** Starts a POST and returns at the response headers, with the generation id and a reader for the rest. */
 export async function startStream(url: string, headers: Record<string, string> = {}) {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' });

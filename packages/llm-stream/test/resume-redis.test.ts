@@ -1,11 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import OpenAI from 'openai';
 import { Redis } from 'ioredis';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { RedisEventStore } from '@sluice/sse-resume/redis';
 import { openAIServer, type LLMTestServer } from '@sluice/testing';
 import { cancelGeneration, llmStream, resumeGeneration, type LLMResult } from '@sluice/llm-stream';
-import { createApp, frameworks, serve, startStream, type Factory } from './helpers.js';
+import { createApp, frameworks, parseSSE, serve, startStream, terminalsOf, tokensOf, until, type Factory } from './helpers.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REQUIRED = process.env.SLUICE_REQUIRE_SERVICES === '1';
@@ -25,20 +24,6 @@ function redisReachable(): boolean {
 
 const reachable = redisReachable();
 const describeRedis = reachable || REQUIRED ? describe : describe.skip;
-
-function parseSSE(text: string): EventSourceMessage[] {
-  const events: EventSourceMessage[] = [];
-  createParser({ onEvent: (e) => events.push(e) }).feed(text);
-  return events;
-}
-const tokensOf = (events: EventSourceMessage[]) => events.filter((e) => e.event === 'token').map((e) => JSON.parse(e.data).text as string);
-const until = async (ok: () => boolean, limitMs = 5000) => {
-  const started = Date.now();
-  while (!ok()) {
-    if (Date.now() - started > limitMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 const TOKENS = Array.from({ length: 40 }, (_, i) => `t${i}${i % 7 === 0 ? '\n' : ' '}`);
 
@@ -91,20 +76,31 @@ describeRedis('a resumable generation across two instances sharing one Redis', (
       return serve(app);
     }
 
-    it('started on A, the client drops, reconnects to B with Last-Event-ID: the reassembled text equals the upstream text', async () => {
+    /** Instance A (this framework) and B (the other one) on one Redis; a generation started on A, `minTokens` in. */
+    async function startOnA(minTokens: number) {
       const results: LLMResult[] = [];
       const a = await instance(framework, results);
       const b = await instance(other, []);
       try {
         const stream = await startStream(`${a.url}/chat`);
         const upstreamRequest = await upstream.request(1);
-        await until(() => tokensOf(parseSSE(stream.text)).length >= 5);
+        await until(() => tokensOf(parseSSE(stream.text)).length >= minTokens);
+        return { results, a, b, stream, upstreamRequest };
+      } catch (error) {
+        await Promise.all([a.close(), b.close()]);
+        throw error;
+      }
+    }
+
+    it('started on A, the client drops, reconnects to B with Last-Event-ID: the reassembled text equals the upstream text', async () => {
+      const { results, a, b, stream, upstreamRequest } = await startOnA(5);
+      try {
         const before = parseSSE(stream.text);
         await stream.leave();
         const response = await fetch(`${b.url}/chat/${stream.id}/stream`, { headers: { 'last-event-id': before.at(-1)!.id! } });
         expect(response.status).toBe(200);
         const after = parseSSE(await response.text());
-        expect(after.filter((e) => ['done', 'error', 'cancelled'].includes(e.event!)).map((e) => e.event)).toEqual(['done']);
+        expect(terminalsOf(after)).toEqual(['done']);
         expect(after.at(-1)!.event).toBe('done');
         expect(after.some((e) => e.event === 'reset')).toBe(false);
         expect([...tokensOf(before), ...tokensOf(after)].join('')).toBe(TOKENS.join(''));
@@ -119,17 +115,12 @@ describeRedis('a resumable generation across two instances sharing one Redis', (
     });
 
     it('a cancel through B stops the generation running on A: `cancelled`, upstream aborted', async () => {
-      const results: LLMResult[] = [];
-      const a = await instance(framework, results);
-      const b = await instance(other, []);
+      const { results, a, b, stream, upstreamRequest } = await startOnA(3);
       try {
-        const stream = await startStream(`${a.url}/chat`);
-        const upstreamRequest = await upstream.request(1);
-        await until(() => tokensOf(parseSSE(stream.text)).length >= 3);
         const stop = await fetch(`${b.url}/stop/${stream.id}`, { method: 'POST' });
         expect(stop.status).toBe(202);
         const { text } = await stream.rest;
-        expect(parseSSE(text).filter((e) => ['done', 'error', 'cancelled'].includes(e.event!)).map((e) => e.event)).toEqual(['cancelled']);
+        expect(terminalsOf(parseSSE(text))).toEqual(['cancelled']);
         await upstreamRequest.closed;
         expect(upstreamRequest.aborted).toBe(true);
         await until(() => results.length === 1);

@@ -1,29 +1,12 @@
 import http from 'node:http';
 import OpenAI from 'openai';
 import request from 'supertest';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { MemoryEventStore } from '@sluice/sse-resume';
 import { openAIServer, type LLMTestServer } from '@sluice/testing';
 import { cancelGeneration, createCancelRegistry, llmStream, resumeGeneration, type CancelRegistry, type LLMResult, type LLMResumeOptions } from '@sluice/llm-stream';
-import { createApp, frameworks, serve, startStream, type Factory } from './helpers.js';
-
-const until = async (ok: () => boolean, limitMs = 5000) => {
-  const started = Date.now();
-  while (!ok()) {
-    if (Date.now() - started > limitMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
-
-function parseSSE(text: string): EventSourceMessage[] {
-  const events: EventSourceMessage[] = [];
-  createParser({ onEvent: (e) => events.push(e) }).feed(text);
-  return events;
-}
+import { createApp, frameworks, parseSSE, serve, startStream, terminalsOf, tokensOf, until, type Factory } from './helpers.js';
 
 const TOKENS = Array.from({ length: 40 }, (_, i) => `t${i} `);
-const TERMINAL = new Set(['done', 'error', 'cancelled']);
-const tokensOf = (events: EventSourceMessage[]) => events.filter((e) => e.event === 'token').map((e) => JSON.parse(e.data).text as string);
 
 async function reconnect(url: string, lastEventId?: string) {
   const response = await fetch(url, { headers: lastEventId ? { 'last-event-id': lastEventId } : {} });
@@ -68,7 +51,7 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
       await stream.leave();
       const after = await reconnect(`${server.url}/chat/${stream.id}/stream`, before.at(-1)!.id);
       expect(after.status).toBe(200);
-      expect(after.events.filter((e) => TERMINAL.has(e.event!)).map((e) => e.event)).toEqual(['done']);
+      expect(terminalsOf(after.events)).toEqual(['done']);
       expect(after.events.at(-1)!.event).toBe('done');
       expect(before.filter((e) => after.events.some((a) => a.id === e.id))).toEqual([]);
       expect([...tokensOf(before), ...tokensOf(after.events)].join('')).toBe(TOKENS.join(''));
@@ -120,7 +103,7 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
       });
       const events = parseSSE(text);
       expect(tokensOf(events).join('')).toBe(big.join(''));
-      expect(events.filter((e) => TERMINAL.has(e.event!)).map((e) => e.event)).toEqual(['done']);
+      expect(terminalsOf(events)).toEqual(['done']);
     } finally {
       await server.close();
     }
@@ -141,9 +124,8 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
       expect(results[0]).toMatchObject({ aborted: true, cancelled: false });
       expect(results[0]!.text.length).toBeLessThan(200 * 4);
       const after = await reconnect(`${server.url}/chat/${stream.id}/stream`);
-      const terminal = after.events.filter((e) => TERMINAL.has(e.event!));
-      expect(terminal.map((e) => e.event)).toEqual(['error']);
-      expect(JSON.parse(terminal[0]!.data)).toMatchObject({ code: 'timeout' });
+      expect(terminalsOf(after.events)).toEqual(['error']);
+      expect(JSON.parse(after.events.find((e) => e.event === 'error')!.data)).toMatchObject({ code: 'timeout' });
     } finally {
       await server.close();
     }
@@ -190,7 +172,7 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
       expect(cancel.status).toBe(200);
       const { text, complete } = await stream.rest;
       expect(complete).toBe(true);
-      expect(parseSSE(text).filter((e) => TERMINAL.has(e.event!)).map((e) => e.event)).toEqual(['cancelled']);
+      expect(terminalsOf(parseSSE(text))).toEqual(['cancelled']);
       await upstreamRequest.closed;
       expect(upstreamRequest.aborted).toBe(true);
       await until(() => results.length === 1);
@@ -226,7 +208,7 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
       const { text, complete } = await stream.rest;
       expect(complete).toBe(true);
       const first = parseSSE(text);
-      expect(first.filter((e) => TERMINAL.has(e.event!)).map((e) => e.event)).toEqual(['error']);
+      expect(terminalsOf(first)).toEqual(['error']);
       expect(tokensOf(first).join('')).toBe(TOKENS.slice(0, 3).join(''));
       const again = await reconnect(`${server.url}/chat/${stream.id}/stream`, first[1]!.id);
       expect(tokensOf(again.events).join('')).toBe(TOKENS.slice(1, 3).join(''));
@@ -252,7 +234,7 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
       expect(stop.status).toBe(202);
       expect(stop.body).toEqual({ id: stream.id, cancelling: true });
       const { text } = await stream.rest;
-      expect(parseSSE(text).filter((e) => TERMINAL.has(e.event!)).map((e) => e.event)).toEqual(['cancelled']);
+      expect(terminalsOf(parseSSE(text))).toEqual(['cancelled']);
       await upstreamRequest.closed;
       expect(upstreamRequest.aborted).toBe(true);
       await until(() => results.length === 1);
