@@ -2,7 +2,8 @@ import express from 'express';
 import express4 from 'express4';
 import type { ErrorRequestHandler, Express, Request, RequestHandler, Response } from 'express';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { listen, type TestServer } from '@sluice/testing';
+import { listen, type ScriptedRequest, type TestServer } from '@sluice/testing';
+import type { LLMResult } from '@sluice/llm-stream';
 
 export type Factory = typeof express;
 export const frameworks: [string, Factory][] = [
@@ -131,4 +132,14 @@ export async function startStream(url: string, headers: Record<string, string> =
     rest,
     leave: () => reader.cancel().catch(() => {}),
   };
+}
+
+/** After a cancel: the client's stream ends with `cancelled`, the upstream request was aborted, onFinish saw it. */
+export async function expectCancelled(rest: Promise<{ text: string }>, upstreamRequest: ScriptedRequest, results: LLMResult[]): Promise<void> {
+  const { text } = await rest;
+  expect(terminalsOf(parseSSE(text))).toEqual(['cancelled']);
+  await upstreamRequest.closed;
+  expect(upstreamRequest.aborted).toBe(true);
+  await until(() => results.length === 1);
+  expect(results[0]).toMatchObject({ cancelled: true });
 }

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { RedisEventStore } from '@sluice/sse-resume/redis';
 import { openAIServer, type LLMTestServer } from '@sluice/testing';
 import { cancelGeneration, llmStream, resumeGeneration, type LLMResult } from '@sluice/llm-stream';
-import { createApp, frameworks, parseSSE, serve, startStream, terminalsOf, tokensOf, until, type Factory } from './helpers.js';
+import { createApp, frameworks, parseSSE, serve, startStream, terminalsOf, tokensOf, until, expectCancelled, type Factory } from './helpers.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REQUIRED = process.env.SLUICE_REQUIRE_SERVICES === '1';
@@ -119,12 +119,7 @@ describeRedis('a resumable generation across two instances sharing one Redis', (
       try {
         const stop = await fetch(`${b.url}/stop/${stream.id}`, { method: 'POST' });
         expect(stop.status).toBe(202);
-        const { text } = await stream.rest;
-        expect(terminalsOf(parseSSE(text))).toEqual(['cancelled']);
-        await upstreamRequest.closed;
-        expect(upstreamRequest.aborted).toBe(true);
-        await until(() => results.length === 1);
-        expect(results[0]).toMatchObject({ cancelled: true });
+        await expectCancelled(stream.rest, upstreamRequest, results);
       } finally {
         await Promise.all([a.close(), b.close()]);
       }

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { MemoryEventStore } from '@sluice/sse-resume';
 import { openAIServer, type LLMTestServer } from '@sluice/testing';
 import { cancelGeneration, createCancelRegistry, llmStream, resumeGeneration, type CancelRegistry, type LLMResult, type LLMResumeOptions } from '@sluice/llm-stream';
-import { createApp, frameworks, parseSSE, serve, startStream, terminalsOf, tokensOf, until, type Factory } from './helpers.js';
+import { createApp, frameworks, parseSSE, serve, startStream, terminalsOf, tokensOf, until, expectCancelled, type Factory } from './helpers.js';
 
 const TOKENS = Array.from({ length: 40 }, (_, i) => `t${i} `);
 
@@ -233,12 +233,7 @@ describe.each(frameworks)('llmStream({ resume }) on %s', (_name, framework) => {
       const stop = await request(b.url).post(`/stop/${stream.id}`);
       expect(stop.status).toBe(202);
       expect(stop.body).toEqual({ id: stream.id, cancelling: true });
-      const { text } = await stream.rest;
-      expect(terminalsOf(parseSSE(text))).toEqual(['cancelled']);
-      await upstreamRequest.closed;
-      expect(upstreamRequest.aborted).toBe(true);
-      await until(() => results.length === 1);
-      expect(results[0]).toMatchObject({ cancelled: true });
+      await expectCancelled(stream.rest, upstreamRequest, results);
       expect((await request(b.url).post(`/stop/${stream.id}`)).status).toBe(409);
       expect((await request(b.url).post('/stop/nope')).status).toBe(404);
     } finally {
