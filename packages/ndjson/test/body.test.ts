@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import request from 'supertest';
 import { NDJSONAbortedError, NDJSONLineTooLongError, ndjsonBody, type NDJSONBodyOptions } from '@sluice/ndjson';
 import { deferred, expresses, listen, sleep, upload, within, type Express } from './helpers.js';
@@ -285,12 +285,15 @@ describe.each(expresses)('ndjsonBody() on %s', (_name, express) => {
     });
   });
 
-  it('a client that aborts the upload ends the iteration with NDJSONAbortedError', async () => {
+  it.each([
+    ['req.ndjson()', (req: Request) => req.ndjson!()],
+    ['req.ndjsonBatches()', (req: Request) => flatten(req.ndjsonBatches!())],
+  ])('a client that aborts the upload ends %s with NDJSONAbortedError', async (_name, read) => {
     const outcome = deferred<{ values: unknown[]; error: unknown }>();
     const app = createApp(express, {}, async (req, res) => {
       const values: unknown[] = [];
       try {
-        for await (const v of req.ndjson!()) values.push(v);
+        for await (const v of read(req)) values.push(v);
         outcome.resolve({ values, error: undefined });
       } catch (error) {
         outcome.resolve({ values, error });
@@ -326,4 +329,8 @@ function createApp(express: Express, options: NDJSONBodyOptions, handler: Reques
   };
   app.use(onError);
   return app;
+}
+
+async function* flatten<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T> {
+  for await (const batch of batches) yield* batch;
 }
