@@ -23,6 +23,8 @@ interface Entry {
   pingedAt: number;
   /** Bucket the entry sits in; -1 while detached (being visited or removed). */
   tick: number;
+  /** Index in its bucket, for O(1) removal by swapping with the bucket's last entry. */
+  slot: number;
   removed: boolean;
   onClose: () => void;
 }
@@ -43,7 +45,10 @@ const VISITS_PER_TURN = 256;
 
 export class KeepaliveScheduler {
   readonly #resolutionMs: number;
-  readonly #buckets = new Map<number, Set<Entry>>();
+  // Arrays rather than Sets: a bucket lives for a whole interval, so whatever it allocates ends up
+  // in the old generation; an array slot is 4-8 bytes where a Set entry is a hash-table row, and
+  // emptying an array by pop() never rehashes.
+  readonly #buckets = new Map<number, Entry[]>();
   #size = 0;
   #timer: NodeJS.Timeout | undefined;
   #timerTick = Infinity;
@@ -73,7 +78,7 @@ export class KeepaliveScheduler {
     if (stream.closed) return;
     const now = Date.now();
     const entry: Entry = {
-      stream, res, policy, startedAt: now, activityAt: stream.lastWriteAt, pingedAt: -1, tick: -1, removed: false,
+      stream, res, policy, startedAt: now, activityAt: stream.lastWriteAt, pingedAt: -1, tick: -1, slot: -1, removed: false,
       onClose: () => this.#remove(entry),
     };
     // The response's 'close' (client gone, or the stream closed and ended), not `stream.signal`:
@@ -94,8 +99,8 @@ export class KeepaliveScheduler {
     // Rounding up keeps the guarantee "never before the window has passed".
     const tick = Math.max(Math.ceil(due / this.#resolutionMs), Math.floor(now / this.#resolutionMs) + 1);
     let bucket = this.#buckets.get(tick);
-    if (!bucket) this.#buckets.set(tick, (bucket = new Set()));
-    bucket.add(entry);
+    if (!bucket) this.#buckets.set(tick, (bucket = []));
+    entry.slot = bucket.push(entry) - 1;
     entry.tick = tick;
     if (!this.#visiting && tick < this.#timerTick) this.#arm(tick, now);
   }
@@ -104,8 +109,12 @@ export class KeepaliveScheduler {
     if (entry.removed) return;
     entry.removed = true;
     entry.res.removeListener('close', entry.onClose);
-    const bucket = this.#buckets.get(entry.tick);
-    if (bucket?.delete(entry) && bucket.size === 0) this.#buckets.delete(entry.tick);
+    const bucket = entry.tick === -1 ? undefined : this.#buckets.get(entry.tick);
+    if (bucket) {
+      const last = bucket.pop()!;
+      if (last !== entry) bucket[(last.slot = entry.slot)] = last;
+      if (bucket.length === 0) this.#buckets.delete(entry.tick);
+    }
     entry.tick = -1;
     if (--this.#size === 0) this.#disarm();
   }
@@ -132,17 +141,20 @@ export class KeepaliveScheduler {
     let budget = VISITS_PER_TURN;
     this.#visiting = true;
     try {
-      visiting: for (const [tick, bucket] of this.#buckets) {
+      for (const [tick, bucket] of this.#buckets) {
         if (tick > nowTick) continue;
-        for (const entry of bucket) {
-          if (budget-- === 0) break visiting;
-          bucket.delete(entry);
+        // Taken from the end, so removing any other entry during a visit (swap with the last)
+        // never moves one we have not seen yet into a slot we have passed.
+        while (bucket.length > 0 && budget > 0) {
+          budget--;
+          const entry = bucket.pop()!;
           entry.tick = -1;
           this.#visit(entry, now);
-          // Re-filed in a later bucket (never this one): the iteration skips it.
+          // Re-filed in a later bucket, never this one.
           if (!entry.removed) this.#place(entry, now);
         }
-        this.#buckets.delete(tick);
+        if (bucket.length === 0) this.#buckets.delete(tick);
+        if (budget === 0) break;
       }
     } finally {
       this.#visiting = false;
