@@ -1,4 +1,5 @@
 import { encodeEvent, type EncodedEvent } from '@sluice/sse-encoder';
+import { chunkOf } from './direct.js';
 import type { KeepaliveScheduler } from './scheduler.js';
 
 /** Options for {@link keepalive}. */
@@ -46,6 +47,8 @@ export interface KeepalivePolicy {
   readonly comment: string;
   /** The comment framed once per `keepalive()` call, not once per ping. */
   readonly ping: EncodedEvent;
+  /** The same frame as one HTTP/1.1 chunk, for `writeDirect()`. */
+  readonly pingChunk: Buffer;
   readonly idleTimeoutMs: number;
   readonly maxDurationMs: number;
   readonly retryMs: number;
@@ -67,10 +70,12 @@ export function normalize(options: KeepaliveOptions): KeepalivePolicy {
   }
   const comment = options.comment ?? 'ping';
   if (typeof comment !== 'string') throw new TypeError(`keepalive({ comment }) must be a string`);
+  const ping = encodeEvent({ comment });
   return {
     intervalMs: duration('intervalMs', options.intervalMs, 15_000, true),
     comment,
-    ping: encodeEvent({ comment }),
+    ping,
+    pingChunk: chunkOf(ping.frame),
     idleTimeoutMs: duration('idleTimeoutMs', options.idleTimeoutMs, Infinity, false),
     maxDurationMs: duration('maxDurationMs', options.maxDurationMs, Infinity, false),
     retryMs: duration('retryMs', options.retryMs, 3000, true),

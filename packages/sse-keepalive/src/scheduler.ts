@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { SSEStream } from '@sluice/sse-encoder';
+import { writeDirect } from './direct.js';
 import type { KeepalivePolicy } from './options.js';
 
 /** Options for {@link KeepaliveScheduler}. */
@@ -182,8 +183,13 @@ export class KeepaliveScheduler {
       // Written now, not at the end of the turn: nothing else is pending (checked above), so there
       // is nothing to coalesce with, and 10,000 due pings become one batch of writes in this
       // callback instead of 10,000 queued Immediates.
-      void stream.send(policy.ping);
-      stream.flush();
+      if (writeDirect(entry.res, policy.pingChunk)) {
+        // Bypassed the stream, so its idle clock is moved here; nothing was pending (checked above).
+        stream.lastWriteAt = now;
+      } else {
+        void stream.send(policy.ping);
+        stream.flush();
+      }
       entry.pingedAt = stream.lastWriteAt;
     }
   }

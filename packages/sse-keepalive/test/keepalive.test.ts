@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import zlib from 'node:zlib';
 import compression from 'compression';
 import express from 'express';
@@ -168,6 +169,51 @@ describe.each(frameworks)('keepalive() on %s', (_name, framework) => {
         await client.waitFor((t) => count(t, ': ping') >= 2);
         expect(client.text().indexOf(': ping')).toBeGreaterThan(client.text().indexOf('data: 20'));
       } finally {
+        server.close();
+      }
+    });
+
+    it('writes pings as whole chunks straight to the socket when nothing wraps res.write', async () => {
+      // A spy on the prototype (not on the instance) is still "Node's own write" to keepalive, and
+      // shows it was not called for the pings; the events are still written through it.
+      const write = jest.spyOn(http.ServerResponse.prototype, 'write');
+      const app = createApp(framework, [keepalive({ intervalMs: 40, comment: 'pïng ☃\nline 2' })], (_req, res) => {
+        void res.sse!.send('before');
+        setTimeout(() => void res.sse!.send('after'), 150);
+      });
+      const server = await serve(app);
+      try {
+        const client = await rawGet(`${server.url}/`);
+        const ping = ': pïng ☃\n: line 2\n\n';
+        // The raw client decodes the chunked body: a wrong chunk size would corrupt or stall it.
+        const text = await client.waitFor((t) => t.includes('data: after\n\n') && count(t, ping) >= 3);
+        expect(text.startsWith(`data: before\n\n${ping}`)).toBe(true);
+        expect(text.replaceAll(ping, '')).toBe('data: before\n\ndata: after\n\n');
+        const written = write.mock.calls.map(([chunk]) => String(chunk));
+        expect(written.some((c) => c.includes('pïng'))).toBe(false);
+        expect(written.filter((c) => c.includes('data: '))).toHaveLength(2);
+        client.destroy();
+      } finally {
+        write.mockRestore();
+        server.close();
+      }
+    });
+
+    it('an HTTP/1.0 response (not chunked) gets its pings through res.write, unframed', async () => {
+      const app = createApp(framework, [keepalive({ intervalMs: 40 })], () => {});
+      const server = await serve(app);
+      const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+      try {
+        let raw = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => (raw += chunk));
+        socket.write('GET / HTTP/1.0\r\nHost: localhost\r\n\r\n');
+        await waitUntil(() => count(raw, ': ping\n\n') >= 2);
+        const [head, body] = raw.split('\r\n\r\n', 2) as [string, string];
+        expect(head).not.toMatch(/transfer-encoding/i);
+        expect(body).toMatch(/^(: ping\n\n)+$/);
+      } finally {
+        socket.destroy();
         server.close();
       }
     });
