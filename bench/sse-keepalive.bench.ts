@@ -4,9 +4,11 @@
 // comment. Default window: 15 s (one full interval, so every stream pings once).
 // SLUICE_BENCH_IDLE_MS=60000 measures the issue's full minute and adds better-sse's keepAlive.
 import { fork } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import express from 'express';
 import { createSession } from 'better-sse';
 import { keepalive, KeepaliveScheduler } from '@sluice/sse-keepalive';
@@ -15,7 +17,8 @@ import { listen, report } from './lib.js';
 const STREAMS = Number(process.env.SLUICE_BENCH_STREAMS ?? 10_000);
 const INTERVAL_MS = 15_000;
 const WINDOW_MS = Math.min(60_000, Number(process.env.SLUICE_BENCH_IDLE_MS ?? 15_000));
-const SETTLE_MS = 12_000;
+const QUIET_MS = 20_000;
+const MAX_SETTLE_MS = 90_000;
 
 if (process.argv[2] === '--clients') {
   const [url, n] = [process.argv[3]!, Number(process.argv[4])];
@@ -50,21 +53,33 @@ if (process.argv[2] === '--clients') {
   const result = await idleCpu(app);
   stop?.();
   process.send!(result, () => process.exit(0));
+} else if (process.argv[2] === '--stubs') {
+  process.send!(await sluiceOnStubs(), () => process.exit(0));
 } else {
   await main();
 }
 
 /** Each variant runs in a fresh process: in one shared process the later ones ran up to 2× cheaper
  * (warm JIT, a heap already grown and compacted), which said more about the order than the code. */
-function measure(name: string): Promise<{ cpuPct: number; pings: number }> {
-  const proc = fork(fileURLToPath(import.meta.url), ['--variant', name], { execArgv: ['--expose-gc', '--import', 'tsx'] });
+interface Result {
+  cpuPct: number;
+  pings: number;
+  /** Full GCs inside the window. */
+  fullGCs: number;
+  /** Time from the last connection to the start of the window. */
+  settleMs: number;
+}
+
+function measure(name: string): Promise<Result> {
+  const args = name === 'stubs' ? ['--stubs'] : ['--variant', name];
+  const proc = fork(fileURLToPath(import.meta.url), args, { execArgv: ['--expose-gc', '--import', 'tsx'] });
   return new Promise((resolve, reject) => {
-    proc.once('message', (m) => resolve(m as { cpuPct: number; pings: number }));
+    proc.once('message', (m) => resolve(m as Result));
     proc.once('exit', (code) => reject(new Error(`variant ${name} exited with ${code}`)));
   });
 }
 
-async function idleCpu(app: express.Express): Promise<{ cpuPct: number; pings: number }> {
+async function idleCpu(app: express.Express): Promise<Result> {
   const pingsNow = () => {
     child.send('pings');
     return new Promise<number>((resolve) => child.once('message', (m) => resolve((m as { pings: number }).pings)));
@@ -75,26 +90,88 @@ async function idleCpu(app: express.Express): Promise<{ cpuPct: number; pings: n
     execArgv: ['--import', 'tsx'],
   });
   await new Promise<void>((resolve) => child.once('message', () => resolve()));
-  // Opening 10,000 connections leaves ~90 MB of heap, and V8's memory reducer compacts it with
-  // ~3 full GCs about 8 s after the last full GC (this gc() included): 300-450 ms of CPU that is
-  // the cost of accepting the connections, not of keeping them alive. Measure after it.
-  await new Promise((r) => setTimeout(r, 1000));
-  globalThis.gc?.();
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  const settle = await afterMemoryReducer();
   const pings0 = await pingsNow();
+  const fullGCs0 = settle.fullGCs();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, WINDOW_MS));
   const used = process.cpuUsage(cpu0);
   const wall = performance.now() - t0;
   const pings = (await pingsNow()) - pings0;
+  const fullGCs = settle.fullGCs() - fullGCs0;
+  settle.stop();
   child.send('exit');
   await new Promise((r) => child.once('exit', r));
   await server.close();
-  return { cpuPct: ((used.user + used.system) / 1000 / wall) * 100, pings };
+  return { cpuPct: ((used.user + used.system) / 1000 / wall) * 100, pings, fullGCs, settleMs: settle.ms };
 }
 
-function usPerPing(r: { cpuPct: number; pings: number }): string {
+/**
+ * Opening 10,000 connections leaves ~100 MB of heap, and V8's memory reducer compacts it with up
+ * to three full GCs once allocation goes quiet, 8-20 s after a full GC (when exactly varies from run
+ * to run; a fixed settle time let them land inside the window and doubled a run's figure). That is
+ * the cost of accepting the connections, not of keeping them alive. So: one forced full GC starts
+ * the reducer's cycle now, and the window opens once the reducer has run and no full GC has come
+ * for QUIET_MS (at most MAX_SETTLE_MS). A full GC that still comes in the window is counted.
+ */
+async function afterMemoryReducer(): Promise<{ ms: number; fullGCs: () => number; stop: () => void }> {
+  let last = performance.now();
+  let count = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if ((entry as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        last = performance.now();
+        count++;
+      }
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const t0 = performance.now();
+  globalThis.gc?.();
+  const forced = count + 1; // the entry for the forced GC is delivered asynchronously
+  while (performance.now() - t0 < MAX_SETTLE_MS && (count <= forced || performance.now() - last < QUIET_MS)) {
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return { ms: performance.now() - t0, fullGCs: () => count, stop: () => observer.disconnect() };
+}
+
+/**
+ * Sluice's own share of a ping: the same keepalive() middleware, scheduler and SSEStream for
+ * 10,000 streams, but on stub responses whose write() does nothing, so neither Node's HTTP and
+ * stream layers nor the kernel are in the figure. Measured the same way as the real variants.
+ */
+async function sluiceOnStubs(): Promise<Result> {
+  const middleware = keepalive({ intervalMs: INTERVAL_MS, scheduler: new KeepaliveScheduler() });
+  const responses: EventEmitter[] = [];
+  let pings = 0;
+  for (let i = 0; i < STREAMS; i++) {
+    const res = Object.assign(new EventEmitter(), {
+      statusCode: 200, headersSent: false, writableEnded: false, destroyed: false, writableLength: 0,
+      setHeader() {}, flushHeaders() {}, cork() {}, uncork() {},
+      write: () => (pings++, true),
+    });
+    const req = { method: 'GET', url: '/', headers: {} };
+    middleware(req as unknown as express.Request, res as unknown as express.Response, () => {});
+    responses.push(res);
+    // Spread over ~2 s as the real connections are.
+    if (i % 500 === 499) await new Promise((r) => setTimeout(r, 100));
+  }
+  const settle = await afterMemoryReducer();
+  const pings0 = pings;
+  const fullGCs0 = settle.fullGCs();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, WINDOW_MS));
+  const used = process.cpuUsage(cpu0);
+  const wall = performance.now() - t0;
+  const result = { pings: pings - pings0, fullGCs: settle.fullGCs() - fullGCs0, settleMs: settle.ms };
+  settle.stop();
+  for (const res of responses) res.emit('close');
+  return { cpuPct: ((used.user + used.system) / 1000 / wall) * 100, ...result };
+}
+
+function usPerPing(r: Result): string {
   return r.pings ? (((r.cpuPct / 100) * WINDOW_MS * 1000) / r.pings).toFixed(1) : '–';
 }
 
@@ -142,13 +219,16 @@ async function main(): Promise<void> {
   const sluice = await measure('sluice');
   const perConnection = await measure('naive');
   const floor = await measure('raw');
+  const stubs = await measure('stubs');
   const values: Record<string, number> = {
     Sluice: sluice.cpuPct,
     'setInterval per connection': perConnection.cpuPct,
     'floor: raw socket writes from one timer': floor.cpuPct,
   };
   const notes = [
-    `${STREAMS.toLocaleString('en-US')} idle streams held by a child process, keepalive({ intervalMs: ${INTERVAL_MS} }); server CPU (user+system, all threads incl. GC) over a ${WINDOW_MS / 1000} s window starting ${(1000 + SETTLE_MS) / 1000} s after the last connection (a forced GC at 1 s, then time for V8's memory reducer to finish compacting the connections' heap), as % of one core. Each variant runs in its own fresh process. Pings in the window: Sluice ${sluice.pings.toLocaleString('en-US')}, setInterval ${perConnection.pings.toLocaleString('en-US')}, raw ${floor.pings.toLocaleString('en-US')}; per ping: Sluice ${usPerPing(sluice)} µs, setInterval ${usPerPing(perConnection)} µs, raw ${usPerPing(floor)} µs.`,
+    `${STREAMS.toLocaleString('en-US')} idle streams held by a child process, keepalive({ intervalMs: ${INTERVAL_MS} }); server CPU (user+system, all threads incl. GC) over a ${WINDOW_MS / 1000} s window, as % of one core. Each variant runs in its own fresh process, and its window starts after V8's memory reducer has compacted the heap the 10,000 connects left (up to three full GCs, 8-20 s after a forced one) and no full GC has come for ${QUIET_MS / 1000} s; before this settle rule those GCs sometimes fell inside the window and doubled a run's figure. Settle times: ${[sluice, perConnection, floor].map((r) => `${(r.settleMs / 1000).toFixed(0)} s`).join(', ')}; full GCs inside the window: Sluice ${sluice.fullGCs}, setInterval ${perConnection.fullGCs}, raw ${floor.fullGCs}.`,
+    `Sluice's own JavaScript (the same middleware, scheduler and SSEStream on 10,000 stub responses whose write() does nothing): ${stubs.cpuPct.toFixed(2)}% of a core, ${usPerPing(stubs)} µs per ping (${stubs.pings.toLocaleString('en-US')} pings, ${stubs.fullGCs} full GCs in the window). The rest of the Sluice column is Node's res.write() path and the kernel.`,
+    `Pings in the window: Sluice ${sluice.pings.toLocaleString('en-US')}, setInterval ${perConnection.pings.toLocaleString('en-US')}, raw ${floor.pings.toLocaleString('en-US')}; per ping: Sluice ${usPerPing(sluice)} µs, setInterval ${usPerPing(perConnection)} µs, raw ${usPerPing(floor)} µs.`,
     '10,000 streams at 15 s are ~667 writes/s whatever schedules them, and on loopback each write\'s syscall also pays for the kernel\'s receive path. The raw column is that floor: no `res.write()` (so no chunked framing, cork/uncork, or the garbage whose old-generation GCs dominate the other columns). Anything that must go through `res.write()` (so `compression` keeps working) pays the HTTP layer on top; a bursty ping schedule (all streams opened within ~2 s) makes those GCs land unevenly, so single runs vary by ±50%.',
   ];
   if (WINDOW_MS >= 60_000) {
