@@ -1,33 +1,32 @@
 import { ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 
 /**
- * Writes a ping that is already framed as one HTTP/1.1 chunk (`size CRLF comment CRLF`) straight to
- * the response's socket, when nothing stands between the two. `res.write()` costs ~17 µs a ping on
- * a small VM (chunk framing, cork, a four-part writev and its garbage) where the socket write costs
- * ~11 µs with the kernel; at 10,000 idle streams that difference is most of the process's CPU.
+ * A keep-alive ping, already framed as one HTTP/1.1 chunk (`size CRLF comment CRLF`), can go
+ * straight to the response's socket when nothing stands between the two. `res.write()` costs
+ * ~17 µs a ping on a small VM (chunk framing, cork, a four-part writev and its garbage) where the
+ * socket write costs ~11 µs with the kernel; at 10,000 idle streams that difference is most of the
+ * process's CPU.
  *
- * "Nothing between" is checked on every ping, and any doubt means `false` (use `res.write()`):
- * - `res.write` is Node's own, so no middleware (compression, a logger, a test spy on the
- *   instance) wraps or observes the response's writes;
- * - the headers are out and the body is chunked (not HTTP/1.0, not length-delimited), so a whole
- *   chunk is exactly what `res.write()` would have put on the wire;
- * - the response owns the socket (it is the active one) and nothing is buffered in either, so the
- *   ping cannot overtake earlier bytes.
+ * The facts that cannot change for a response once its headers are out are checked once, here:
+ * the body is chunked (not HTTP/1.0, not length-delimited), so a whole chunk is exactly what
+ * `res.write()` would have put on the wire, and the response owns a socket. The rest is checked on
+ * every ping by {@link writeDirect}. Reads of `res` are kept few on purpose: Express gives every
+ * response its own hidden class, so each one is a slow, uncached lookup.
  */
-export function writeDirect(res: ServerResponse, chunk: Buffer): boolean {
+export function directSocket(res: ServerResponse): Socket | null {
   const socket = res.socket;
-  if (
-    res.write !== ServerResponse.prototype.write ||
-    !res.headersSent ||
-    res.writableEnded ||
-    !(res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding ||
-    !socket ||
-    socket.destroyed ||
-    !socket.writable ||
-    res.writableLength !== 0
-  ) {
-    return false;
-  }
+  const chunked = (res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding === true;
+  return res.headersSent && chunked && socket instanceof Socket ? socket : null;
+}
+
+/**
+ * Writes `chunk` to `socket` unless something now stands in the way: `res.write` is not Node's own
+ * (a middleware such as `compression` or a logger wraps or observes it), the response has ended,
+ * or the socket is gone. The caller has checked that nothing is buffered. Returns whether it wrote.
+ */
+export function writeDirect(res: ServerResponse, socket: Socket, chunk: Buffer): boolean {
+  if (res.write !== ServerResponse.prototype.write || res.writableEnded || socket.destroyed || !socket.writable) return false;
   socket.write(chunk);
   return true;
 }

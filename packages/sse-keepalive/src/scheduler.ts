@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { SSEStream } from '@sluice/sse-encoder';
-import { writeDirect } from './direct.js';
+import type { Socket } from 'node:net';
+import { directSocket, writeDirect } from './direct.js';
 import type { KeepalivePolicy } from './options.js';
 
 /** Options for {@link KeepaliveScheduler}. */
@@ -27,6 +28,8 @@ interface Entry {
   /** Index in its bucket, for O(1) removal by swapping with the bucket's last entry. */
   slot: number;
   removed: boolean;
+  /** Where pings may be written directly (see `directSocket`); undefined until the first ping. */
+  socket: Socket | null | undefined;
   onClose: () => void;
 }
 
@@ -79,7 +82,7 @@ export class KeepaliveScheduler {
     if (stream.closed) return;
     const now = Date.now();
     const entry: Entry = {
-      stream, res, policy, startedAt: now, activityAt: stream.lastWriteAt, pingedAt: -1, tick: -1, slot: -1, removed: false,
+      stream, res, policy, startedAt: now, activityAt: stream.lastWriteAt, pingedAt: -1, tick: -1, slot: -1, removed: false, socket: undefined,
       onClose: () => this.#remove(entry),
     };
     // The response's 'close' (client gone, or the stream closed and ended), not `stream.signal`:
@@ -183,7 +186,8 @@ export class KeepaliveScheduler {
       // Written now, not at the end of the turn: nothing else is pending (checked above), so there
       // is nothing to coalesce with, and 10,000 due pings become one batch of writes in this
       // callback instead of 10,000 queued Immediates.
-      if (writeDirect(entry.res, policy.pingChunk)) {
+      if (entry.socket === undefined) entry.socket = directSocket(entry.res);
+      if (entry.socket && writeDirect(entry.res, entry.socket, policy.pingChunk)) {
         // Bypassed the stream, so its idle clock is moved here; nothing was pending (checked above).
         stream.lastWriteAt = now;
       } else {
