@@ -90,20 +90,26 @@ async function idleCpu(app: express.Express): Promise<Result> {
     execArgv: ['--import', 'tsx'],
   });
   await new Promise<void>((resolve) => child.once('message', () => resolve()));
+  const result = await window(pingsNow);
+  child.send('exit');
+  await new Promise((r) => child.once('exit', r));
+  await server.close();
+  return result;
+}
+
+/** Settles (see afterMemoryReducer), then measures this process's CPU over WINDOW_MS. */
+async function window(pingCount: () => number | Promise<number>): Promise<Result> {
   const settle = await afterMemoryReducer();
-  const pings0 = await pingsNow();
+  const pings0 = await pingCount();
   const fullGCs0 = settle.fullGCs();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, WINDOW_MS));
   const used = process.cpuUsage(cpu0);
   const wall = performance.now() - t0;
-  const pings = (await pingsNow()) - pings0;
+  const pings = (await pingCount()) - pings0;
   const fullGCs = settle.fullGCs() - fullGCs0;
   settle.stop();
-  child.send('exit');
-  await new Promise((r) => child.once('exit', r));
-  await server.close();
   return { cpuPct: ((used.user + used.system) / 1000 / wall) * 100, pings, fullGCs, settleMs: settle.ms };
 }
 
@@ -157,18 +163,14 @@ async function sluiceOnStubs(): Promise<Result> {
     // Spread over ~2 s as the real connections are.
     if (i % 500 === 499) await new Promise((r) => setTimeout(r, 100));
   }
-  const settle = await afterMemoryReducer();
-  const pings0 = pings;
-  const fullGCs0 = settle.fullGCs();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, WINDOW_MS));
-  const used = process.cpuUsage(cpu0);
-  const wall = performance.now() - t0;
-  const result = { pings: pings - pings0, fullGCs: settle.fullGCs() - fullGCs0, settleMs: settle.ms };
-  settle.stop();
+  const result = await window(() => pings);
   for (const res of responses) res.emit('close');
-  return { cpuPct: ((used.user + used.system) / 1000 / wall) * 100, ...result };
+  return result;
+}
+
+/** CPU % of one core for STREAMS streams pinged every `periodMs`, at `r`'s cost per ping. */
+function longRun(r: Result, periodMs: number): string {
+  return r.pings ? ((((r.cpuPct / 100) * WINDOW_MS) / r.pings) * (STREAMS / periodMs) * 100).toFixed(2) : '–';
 }
 
 function usPerPing(r: Result): string {
@@ -228,6 +230,7 @@ async function main(): Promise<void> {
   const notes = [
     `${STREAMS.toLocaleString('en-US')} idle streams held by a child process, keepalive({ intervalMs: ${INTERVAL_MS} }); server CPU (user+system, all threads incl. GC) over a ${WINDOW_MS / 1000} s window, as % of one core. Each variant runs in its own fresh process, and its window starts after V8's memory reducer has compacted the heap the 10,000 connects left (up to three full GCs, 8-20 s after a forced one) and no full GC has come for ${QUIET_MS / 1000} s; before this settle rule those GCs sometimes fell inside the window and doubled a run's figure. Settle times: ${[sluice, perConnection, floor].map((r) => `${(r.settleMs / 1000).toFixed(0)} s`).join(', ')}; full GCs inside the window: Sluice ${sluice.fullGCs}, setInterval ${perConnection.fullGCs}, raw ${floor.fullGCs}.`,
     `Sluice's own JavaScript (the same middleware, scheduler and SSEStream on 10,000 stub responses whose write() does nothing): ${stubs.cpuPct.toFixed(2)}% of a core, ${usPerPing(stubs)} µs per ping (${stubs.pings.toLocaleString('en-US')} pings, ${stubs.fullGCs} full GCs in the window). The rest of the Sluice column is Node's res.write() path and the kernel.`,
+    `Sluice pings a stream only after ${INTERVAL_MS / 1000} s of silence, checked on 1 s buckets, so its pings come ${INTERVAL_MS / 1000}-${INTERVAL_MS / 1000 + 1} s apart, and with all streams opened within ~2 s how many fall in one window depends on phase. Per ping, that is ${longRun(sluice, INTERVAL_MS + 1000)}% of a core at the long-run rate (one ping per stream every ${INTERVAL_MS / 1000 + 1} s), and ${longRun(sluice, INTERVAL_MS)}% if every stream were pinged exactly every ${INTERVAL_MS / 1000} s.`,
     `Pings in the window: Sluice ${sluice.pings.toLocaleString('en-US')}, setInterval ${perConnection.pings.toLocaleString('en-US')}, raw ${floor.pings.toLocaleString('en-US')}; per ping: Sluice ${usPerPing(sluice)} µs, setInterval ${usPerPing(perConnection)} µs, raw ${usPerPing(floor)} µs.`,
     "10,000 streams at 15 s are ~667 writes/s whatever schedules them, and on loopback each write's syscall also pays for the kernel's receive path. The raw column is that floor: a pre-framed chunk written to each socket from one timer, with no scheduler and no checks. Sluice writes its pings the same way when nothing wraps `res.write` (the case measured here); behind `compression` or another wrapper they go through `res.write()`, which costs about as much as the setInterval column per ping (chunk framing, cork, a four-part writev and its garbage). Express gives every response its own hidden class, so each property read on `res` is an uncached lookup; the scheduler reads `res` only where it must.",
   ];
