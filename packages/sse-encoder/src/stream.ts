@@ -138,20 +138,10 @@ export class SSEStream {
     }
     const res = this.#res;
     if (this.#pending === '' || res.writableEnded || res.destroyed) return;
-    // Corked around the write, so Node frames the chunk (size, data, CRLF) into one writev now
-    // instead of corking the socket itself and uncorking on a nextTick: when many streams are
-    // written in one callback (keep-alive pings), their buffered writes would otherwise all stay
-    // alive until the callback returns, and survive into the old generation.
-    res.cork();
-    let ok: boolean;
-    try {
-      ok = res.write(this.#pending);
-      this.#pending = '';
-      // Behind `compression`, write() lands in zlib; flush() pushes it out as its own chunk.
-      res.flush?.();
-    } finally {
-      res.uncork();
-    }
+    const ok = res.write(this.#pending);
+    this.#pending = '';
+    // Behind `compression`, write() lands in zlib; flush() pushes it out as its own chunk.
+    res.flush?.();
     if (!ok && !this.#drain) {
       this.#drain = new Promise((resolve) => (this.#drainDone = resolve));
       res.once('drain', this.#onDrain);

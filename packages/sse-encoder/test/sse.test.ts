@@ -132,27 +132,6 @@ describe.each([
     expect(writes).toEqual(['data: a\n\n: b\n\n', 'flushed:1']);
   });
 
-  it('hands a flushed frame to the socket before flush() returns, with nothing left corked', async () => {
-    const seen: { corked: number; buffered: number }[] = [];
-    const app = createApp(async (stream, req) => {
-      const socket = req.socket;
-      for (const text of ['one', 'two']) {
-        void stream.send(text);
-        stream.flush();
-        // Without our own cork/uncork, Node corks the socket on write and uncorks on a nextTick, so
-        // every frame written in one callback would stay buffered until the callback returns.
-        seen.push({ corked: socket.writableCorked, buffered: socket.writableLength });
-      }
-      stream.close();
-    });
-    const { events } = await collectSSE(request(app).get('/sse'));
-    expect(events.map((e) => e.data)).toEqual(['one', 'two']);
-    expect(seen).toEqual([
-      { corked: 0, buffered: 0 },
-      { corked: 0, buffered: 0 },
-    ]);
-  });
-
   describe('lastEventId', () => {
     const app = createApp((stream) => {
       void stream.send(stream.lastEventId ?? '(none)');
