@@ -199,6 +199,29 @@ describe.each(frameworks)('keepalive() on %s', (_name, framework) => {
       }
     });
 
+    it('goes back to res.write for the pings once a middleware wraps it, even after direct pings', async () => {
+      const wrapped: string[] = [];
+      const app = createApp(framework, [keepalive({ intervalMs: 40 })], (_req, res) => {
+        const timer = setTimeout(() => {
+          const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+          res.write = ((chunk: unknown, ...rest: unknown[]) => (wrapped.push(String(chunk)), write(chunk, ...rest))) as typeof res.write;
+        }, 150);
+        res.on('close', () => clearTimeout(timer));
+      });
+      const server = await serve(app);
+      try {
+        const client = await rawGet(`${server.url}/`);
+        await client.waitFor((t) => count(t, ': ping\n\n') >= 1);
+        await waitUntil(() => wrapped.length >= 2);
+        expect(wrapped.every((c) => c === ': ping\n\n')).toBe(true);
+        // Direct and wrapped pings interleave into one well-formed chunked body.
+        expect(client.text()).toMatch(/^(: ping\n\n)+$/);
+        client.destroy();
+      } finally {
+        server.close();
+      }
+    });
+
     it('an HTTP/1.0 response (not chunked) gets its pings through res.write, unframed', async () => {
       const app = createApp(framework, [keepalive({ intervalMs: 40 })], () => {});
       const server = await serve(app);

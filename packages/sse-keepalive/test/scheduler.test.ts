@@ -53,6 +53,19 @@ describe('KeepaliveScheduler buckets', () => {
     expect(scheduler.running).toBe(false);
   });
 
+  it('does not ping a stream whose earlier bytes are still buffered (slow reader), and pings once it drains', () => {
+    const scheduler = new KeepaliveScheduler({ resolutionMs: 100 });
+    const [slow, fast] = watchAll(scheduler, 2) as [FakeStream, FakeStream];
+    slow.bufferedBytes = 64 * 1024;
+    jest.advanceTimersByTime(1100);
+    expect([slow.pings, fast.pings]).toEqual([0, 1]);
+    slow.bufferedBytes = 0;
+    jest.advanceTimersByTime(200);
+    expect(slow.pings).toBe(1);
+    for (const s of [slow, fast]) s.close();
+    expect(scheduler.running).toBe(false);
+  });
+
   it('a stream that leaves while its bucket is being visited is not pinged, and nothing is skipped', () => {
     const scheduler = new KeepaliveScheduler({ resolutionMs: 100 });
     const streams = watchAll(scheduler, 6);
