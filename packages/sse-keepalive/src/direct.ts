@@ -11,7 +11,7 @@ import { Socket } from 'node:net';
  * The facts that cannot change for a response once its headers are out are checked once, here:
  * the body is chunked (not HTTP/1.0, not length-delimited), so a whole chunk is exactly what
  * `res.write()` would have put on the wire, and the response owns a socket. The rest is checked on
- * every ping by {@link writeDirect}. Reads of `res` are kept few on purpose: Express gives every
+ * every ping by {@link canWriteDirect}. Reads of `res` are kept few on purpose: Express gives every
  * response its own hidden class, so each one is a slow, uncached lookup.
  */
 export function directSocket(res: ServerResponse): Socket | null {
@@ -21,14 +21,15 @@ export function directSocket(res: ServerResponse): Socket | null {
 }
 
 /**
- * Writes `chunk` to `socket` unless something now stands in the way: `res.write` is not Node's own
- * (a middleware such as `compression` or a logger wraps or observes it), the response has ended,
- * or the socket is gone. The caller has checked that nothing is buffered. Returns whether it wrote.
+ * Whether a ping may go straight to `socket` now: `res.write` is still Node's own (no middleware
+ * such as `compression` or a logger wraps or observes it), the response has not ended and the
+ * socket is open. Whether anything is buffered is the caller's check, on the socket itself: while
+ * the response owns a writable socket Node keeps no output of its own, and an idle SSEStream has
+ * nothing pending, so `socket.writableLength` is all of it (and, unlike `res`, a socket's hidden
+ * class is shared, so the read is cheap).
  */
-export function writeDirect(res: ServerResponse, socket: Socket, chunk: Buffer): boolean {
-  if (res.write !== ServerResponse.prototype.write || res.writableEnded || socket.destroyed || !socket.writable) return false;
-  socket.write(chunk);
-  return true;
+export function canWriteDirect(res: ServerResponse, socket: Socket): boolean {
+  return res.write === ServerResponse.prototype.write && !res.writableEnded && !socket.destroyed && socket.writable;
 }
 
 /** The ping comment framed as one HTTP/1.1 chunk, once per `keepalive()` call. */

@@ -47,7 +47,7 @@ export interface KeepalivePolicy {
   readonly comment: string;
   /** The comment framed once per `keepalive()` call, not once per ping. */
   readonly ping: EncodedEvent;
-  /** The same frame as one HTTP/1.1 chunk, for `writeDirect()`. */
+  /** The same frame as one HTTP/1.1 chunk, for pings written straight to the socket. */
   readonly pingChunk: Buffer;
   readonly idleTimeoutMs: number;
   readonly maxDurationMs: number;

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { SSEStream } from '@sluice/sse-encoder';
 import type { Socket } from 'node:net';
-import { directSocket, writeDirect } from './direct.js';
+import { canWriteDirect, directSocket } from './direct.js';
 import type { KeepalivePolicy } from './options.js';
 
 /** Options for {@link KeepaliveScheduler}. */
@@ -180,21 +180,29 @@ export class KeepaliveScheduler {
       this.#remove(entry);
       return;
     }
-    // Bytes still queued mean the connection is not idle at the TCP level; a ping would only add
-    // to a backlog a slow client is not reading.
-    if (policy.intervalMs > 0 && now - stream.lastWriteAt >= policy.intervalMs && stream.bufferedBytes === 0) {
-      // Written now, not at the end of the turn: nothing else is pending (checked above), so there
-      // is nothing to coalesce with, and 10,000 due pings become one batch of writes in this
-      // callback instead of 10,000 queued Immediates.
-      if (entry.socket === undefined) entry.socket = directSocket(entry.res);
-      if (entry.socket && writeDirect(entry.res, entry.socket, policy.pingChunk)) {
-        // Bypassed the stream, so its idle clock is moved here; nothing was pending (checked above).
-        stream.lastWriteAt = now;
-      } else {
-        void stream.send(policy.ping);
-        stream.flush();
-      }
-      entry.pingedAt = stream.lastWriteAt;
+    if (policy.intervalMs > 0 && now - stream.lastWriteAt >= policy.intervalMs) this.#ping(entry, now);
+  }
+
+  /**
+   * Written now, not at the end of the turn: an idle stream has nothing pending to coalesce with,
+   * and 10,000 due pings become one batch of writes in this callback instead of 10,000 queued
+   * Immediates. Bytes still queued mean the connection is not idle at the TCP level; a ping would
+   * only add to a backlog a slow client is not reading, so none is written then.
+   */
+  #ping(entry: Entry, now: number): void {
+    const { stream, res, policy } = entry;
+    if (entry.socket === undefined) entry.socket = directSocket(res);
+    const socket = entry.socket;
+    if (socket && canWriteDirect(res, socket)) {
+      if (socket.writableLength !== 0) return;
+      socket.write(policy.pingChunk);
+      // Bypassed the stream, so its idle clock is moved here.
+      stream.lastWriteAt = entry.pingedAt = now;
+      return;
     }
+    if (stream.bufferedBytes !== 0) return;
+    void stream.send(policy.ping);
+    stream.flush();
+    entry.pingedAt = stream.lastWriteAt;
   }
 }

@@ -222,6 +222,37 @@ describe.each(frameworks)('keepalive() on %s', (_name, framework) => {
       }
     });
 
+    it('writes no direct ping while a slow reader leaves bytes in the socket, then pings once it drains', async () => {
+      const write = jest.spyOn(net.Socket.prototype, 'write');
+      const pingWrites = () => write.mock.calls.filter(([chunk]) => Buffer.isBuffer(chunk) && chunk.includes(': ping')).length;
+      let big = 0;
+      const app = createApp(framework, [keepalive({ intervalMs: 40 })], (_req, res) => {
+        void res.sse!.send('x'.repeat(8 * 1024 * 1024)).then(() => (big = 2));
+        big = 1;
+      });
+      const server = await serve(app);
+      let paused!: http.IncomingMessage;
+      const req = http.get(`${server.url}/`, { agent: false }, (res) => (paused = res).pause());
+      req.on('error', () => {});
+      try {
+        await waitUntil(() => big === 1 && paused !== undefined);
+        await realSleep(300); // several intervals with the backlog unread
+        expect(big).toBe(1);
+        expect(pingWrites()).toBe(0);
+        let text = '';
+        paused.setEncoding('utf8');
+        paused.on('data', (c: string) => (text += c));
+        paused.resume();
+        await waitUntil(() => text.includes(': ping\n\n'));
+        expect(pingWrites()).toBeGreaterThan(0);
+        expect(text.indexOf(': ping')).toBeGreaterThan(8 * 1024 * 1024);
+      } finally {
+        write.mockRestore();
+        req.destroy();
+        server.close();
+      }
+    });
+
     it('an HTTP/1.0 response (not chunked) gets its pings through res.write, unframed', async () => {
       const app = createApp(framework, [keepalive({ intervalMs: 40 })], () => {});
       const server = await serve(app);
