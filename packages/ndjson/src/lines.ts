@@ -174,3 +174,14 @@ function toUtf16(bytes: Buffer): string | undefined {
     return undefined;
   }
 }
+
+// A Buffer made in C++ (as transcode's) has a hidden class of its own, which V8 forgets once no
+// such Buffer is alive, throwing away the optimized run() with it (see idleInstances in
+// iterator.ts). One idle Buffer, never read, keeps it (exported for the same reason as those).
+export const idleTranscoded = (() => {
+  try {
+    return transcode(Buffer.from(' '), 'utf8', 'utf16le');
+  } catch {
+    return undefined;
+  }
+})();

@@ -1,6 +1,6 @@
 import { byteChunks, checkSource, type NDJSONSource } from './chunks.js';
 import type { NDJSONParseError } from './errors.js';
-import { NDJSONIterator } from './iterator.js';
+import { NDJSONBatchIterator, NDJSONIterator } from './iterator.js';
 
 /** What to do with a line that is not valid JSON, not UTF-8, or rejected by `validate`. */
 export type OnMalformed =
@@ -93,13 +93,7 @@ export function parseNDJSONBatches<T = unknown>(
   source: NDJSONSource,
   options: ParseNDJSONOptions<T> = {},
 ): AsyncIterableIterator<T[]> {
-  const values = iteratorOf(source, options);
-  const batches: AsyncIterableIterator<T[]> = {
-    next: () => values.nextBatch(),
-    return: () => values.return(),
-    [Symbol.asyncIterator]: () => batches,
-  };
-  return batches;
+  return new NDJSONBatchIterator(iteratorOf(source, options));
 }
 
 function iteratorOf<T>(source: NDJSONSource, options: ParseNDJSONOptions<T>): NDJSONIterator<T> {
