@@ -264,8 +264,8 @@ export class NDJSONBatchIterator<T> implements AsyncIterableIterator<T[]> {
 
 // V8 forgets a hidden class once no object of it is alive, and throws away the optimized code that
 // checks it. Without these idle instances (never read or run), every full GC that fell between two
-// parses made the next parse run the decoder unoptimized and compile it again: about 4% of a
-// 100 MiB parse and 10% of a 32 MiB one, as measured; more of a short one. Each also keeps its
+// parses made the next parse run the decoder unoptimized and compile it again: 3–4% of the bench's
+// 100 MiB of mixed rows and 8–10% of its 32 MiB of ASCII rows, as measured. Each also keeps its
 // LineSplitter's hidden class. Exported so that they outlive the module's evaluation (a constant
 // no function refers to is let go once the module has run); index.ts does not re-export them.
 export const idleInstances: readonly object[] = [
