@@ -173,6 +173,33 @@ describe('parseNDJSON()', () => {
       expect(await collect('1\n"李李李"\n', { maxLineBytes: 11 })).toEqual([1, '李李李']);
     });
 
+    it('a line over the limit mid-chunk comes after the values before it, and after an earlier malformed line', async () => {
+      const long = `"${'x'.repeat(20)}"`;
+      const values: unknown[] = [];
+      const error = await failure(
+        (async () => {
+          for await (const v of parseNDJSON(`1\n2\n${long}\n4\n`, { maxLineBytes: 10 })) values.push(v);
+        })(),
+      );
+      expect(values).toEqual([1, 2]);
+      expect(error).toMatchObject({ code: 'NDJSON_LINE_TOO_LONG', lineNumber: 3 });
+      const batches: unknown[][] = [];
+      await expect(
+        (async () => {
+          for await (const batch of parseNDJSONBatches(`1\n2\n${long}\n4\n`, { maxLineBytes: 10 })) batches.push(batch);
+        })(),
+      ).rejects.toMatchObject({ code: 'NDJSON_LINE_TOO_LONG', lineNumber: 3 });
+      expect(batches).toEqual([[1, 2]]);
+      // The first failing line, by line number, is the error: a malformed line 2 under 'error'.
+      const input = `1\n{oops\n${long}\n`;
+      await expect(collect(input, { maxLineBytes: 10 })).rejects.toMatchObject({ code: 'NDJSON_MALFORMED_LINE', lineNumber: 2 });
+      await expect(collect(input, { maxLineBytes: 10, onMalformed: 'skip' })).rejects.toMatchObject({ code: 'NDJSON_LINE_TOO_LONG', lineNumber: 3 });
+      const thrower = () => {
+        throw new Error('stop here');
+      };
+      await expect(collect(input, { maxLineBytes: 10, onMalformed: thrower })).rejects.toThrow('stop here');
+    });
+
     it('rejects a bad limit at the call', () => {
       expect(() => parseNDJSON('', { maxLineBytes: 0 })).toThrow(TypeError);
       expect(() => parseNDJSON('', { onMalformed: 'ignore' as 'skip' })).toThrow(TypeError);
