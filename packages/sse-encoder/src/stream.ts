@@ -167,6 +167,13 @@ export class SSEStream {
   }
 }
 
+// V8 forgets a hidden class once no object of it is alive, and throws away the optimized code that
+// checks it ("weak objects"). A full GC between two event streams collected every SSEStream, so
+// send() ran unoptimized at the next stream until compiled again. One idle stream over a stand-in
+// response, never written to, keeps the class. Exported so that it outlives the module's
+// evaluation (a constant no function refers to is let go); index.ts does not re-export it.
+export const idleStream = new SSEStream({ headers: {} } as IncomingMessage, { once: () => undefined } as unknown as ServerResponse);
+
 function readLastEventId(req: IncomingMessage): string | undefined {
   const header = req.headers['last-event-id'];
   if (typeof header === 'string' && header !== '') return header;

@@ -61,6 +61,13 @@ export class Sink {
   }
 }
 
+// V8 forgets a hidden class once no object of it is alive, and throws away the optimized code that
+// checks it ("weak objects"). A full GC between two responses collected every Sink, so add() and
+// pending ran unoptimized at the next response until compiled again. One idle Sink, never written
+// to, keeps the class. Exported so that it outlives the module's evaluation (a constant no function
+// refers to is let go once the module has run); index.ts does not re-export it.
+export const idleSink = new Sink(undefined as unknown as ServerResponse, 0, () => undefined);
+
 /** True when nothing more can be written: the client left or the response was ended or destroyed. */
 export function isGone(res: ServerResponse): boolean {
   return res.destroyed || res.writableEnded || res.socket?.destroyed === true;
