@@ -4,6 +4,12 @@ import { LineSplitter, type LineSink } from './lines.js';
 import type { OnMalformed, ParseNDJSONOptions } from './parse.js';
 
 const SKIP = Symbol('skip');
+/**
+ * Most input bytes split and parsed in one step: a larger source chunk (a whole file's Buffer, say)
+ * is taken this much at a time, so the lines and values held at once stay bounded, as does a batch.
+ */
+const STEP_BYTES = 64 * 1024;
+const LF = 10;
 
 /** A queue entry that must be awaited: an async `validate` result or an async `onMalformed` call. */
 class Deferred {
@@ -31,6 +37,8 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
   private at = 0;
   private failure: { error: unknown } | undefined;
   private ended = false;
+  /** What is left of a source chunk larger than STEP_BYTES. */
+  private rest: Buffer | undefined;
   private busy = 0;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly splitter: LineSplitter;
@@ -81,6 +89,7 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
     this.queue = [];
     this.at = 0;
     this.deferred = 0;
+    this.rest = undefined;
     if (this.ended) return;
     this.ended = true;
     await this.chunks.return();
@@ -99,7 +108,7 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
     }
   }
 
-  /** The values of the next chunk as one array (never empty), for `parseNDJSONBatches()`. */
+  /** The values of the next chunk (at most STEP_BYTES of it) as one array (never empty), for `parseNDJSONBatches()`. */
   nextBatch(): Promise<IteratorResult<T[], undefined>> {
     return this.serial(() => this.pullBatch());
   }
@@ -157,16 +166,30 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
     return true;
   }
 
-  /** Reads and splits the next chunk; errors are queued behind the values before them. */
+  /** Reads and splits the next chunk (or STEP_BYTES of it); errors are queued behind the values before them. */
   private async fill(): Promise<void> {
     let thrown: { error: unknown } | undefined;
     try {
-      const result = await this.chunks.next();
-      if (result.done) {
-        this.ended = true;
-        this.splitter.end(this);
-      } else {
-        this.splitter.push(result.value, this);
+      let chunk = this.rest;
+      this.rest = undefined;
+      if (chunk === undefined) {
+        const result = await this.chunks.next();
+        if (result.done) {
+          this.ended = true;
+          this.splitter.end(this);
+        } else {
+          chunk = result.value;
+        }
+      }
+      if (chunk !== undefined) {
+        if (chunk.length > STEP_BYTES) {
+          // Cut after a line end when there is one, so no line is held over for the next step.
+          const lf = chunk.lastIndexOf(LF, STEP_BYTES - 1);
+          const cut = lf === -1 ? STEP_BYTES : lf + 1;
+          this.rest = chunk.subarray(cut);
+          chunk = chunk.subarray(0, cut);
+        }
+        this.splitter.push(chunk, this);
       }
     } catch (error) {
       thrown = { error };
@@ -280,7 +303,7 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
   }
 }
 
-/** `parseNDJSONBatches()`: the values of each chunk as one array. */
+/** `parseNDJSONBatches()`: the values of each chunk (at most STEP_BYTES of it) as one array. */
 export class NDJSONBatchIterator<T> implements AsyncIterableIterator<T[]> {
   constructor(private readonly values: NDJSONIterator<T>) {}
 

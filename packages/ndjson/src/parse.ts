@@ -67,7 +67,8 @@ export function checkParseOptions(options: ParseNDJSONOptions<unknown>): { maxLi
  * decoded with U+FFFD.
  *
  * Values are decoded one chunk ahead of the consumer at most (the next chunk is read only when the
- * previous one's values have been taken), so a slow consumer holds back the source.
+ * previous one's values have been taken), so a slow consumer holds back the source. A chunk larger
+ * than 64 KiB (a whole file's Buffer, say) is decoded 64 KiB at a time, so what is held stays bounded.
  *
  * @see https://github.com/ndjson/ndjson-spec
  * @throws {NDJSONLineTooLongError} a line exceeds `maxLineBytes`
@@ -82,7 +83,8 @@ export function parseNDJSON<T = unknown>(
 
 /**
  * {@link parseNDJSON} handing out the values of each source chunk as one array (never empty)
- * rather than one value per `for await` step. Same options, same errors, same order; for bulk
+ * rather than one value per `for await` step; a chunk larger than 64 KiB is taken 64 KiB at a time
+ * (cut after a line end where there is one), so a batch holds at most that much input. Same options, same errors, same order; for bulk
  * ingestion, where one async step per value would cost more than splitting and decoding the line
  * (see BENCHMARKS.md). A batch is yours to keep: the iterator never reuses it.
  *

@@ -430,6 +430,32 @@ describe('parseNDJSON()', () => {
       }
     });
 
+    it('takes a source chunk larger than 64 KiB 64 KiB at a time: bounded batches, same values', async () => {
+      const values = Array.from({ length: 40_000 }, (_, i) => ({ i, name: i % 7 ? `row ${i}` : `Zoë 李雷 ${i}` }));
+      const whole = Buffer.from(values.map((v) => JSON.stringify(v)).join('\n') + '\n'); // ~1.2 MB, one chunk
+      const batches = await batchesOf(whole);
+      expect(batches.flat()).toEqual(values);
+      expect(batches.length).toBeGreaterThanOrEqual(Math.ceil(whole.length / 65536));
+      for (const batch of batches) {
+        expect(batch.reduce((bytes: number, v) => bytes + Buffer.byteLength(JSON.stringify(v)) + 1, 0)).toBeLessThanOrEqual(65536);
+      }
+    });
+
+    it('cuts a large chunk inside a line (and inside a character) when a line is longer than 64 KiB', async () => {
+      const long = { text: 'é'.repeat(100_000) }; // 200 KB: the 64 KiB cuts fall inside it, mid-character too
+      const source = Buffer.from(`1\n${JSON.stringify(long)}\n2\n`);
+      expect((await batchesOf(source, { maxLineBytes: 1 << 20 })).flat()).toEqual([1, long, 2]);
+      await expect(batchesOf(source, { maxLineBytes: 150_000 })).rejects.toMatchObject({ code: 'NDJSON_LINE_TOO_LONG', lineNumber: 2 });
+    });
+
+    it('parses no further ahead than 64 KiB of a large chunk', async () => {
+      const line = JSON.stringify({ id: 123456, name: 'row' }); // 26 bytes
+      let validated = 0;
+      const validate = (value: unknown) => (validated++, value);
+      for await (const _ of parseNDJSON(`${line}\n`.repeat(100_000), { validate })) break;
+      expect(validated).toBeLessThanOrEqual(Math.ceil(65536 / (line.length + 1)));
+    });
+
     it('never reuses a batch it handed out', async () => {
       const it = parseNDJSONBatches(['1\n2\n', '3\n4\n']);
       const first = (await it.next()).value;
