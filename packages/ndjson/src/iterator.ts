@@ -201,8 +201,8 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
 
   /**
    * Parses the lines the splitter found in the chunk. Splitting the whole chunk first and parsing
-   * after, in one loop, measured about 4% faster than parsing each line as it is found (each loop
-   * keeps its own code and data hot).
+   * after, in one loop, measured 2–6% faster on mixed rows than parsing each line as it is found
+   * (each loop keeps its own code and data hot).
    */
   private parseLines(): void {
     const { texts, numbers } = this;

@@ -172,7 +172,10 @@ export class SSEStream {
 // send() ran unoptimized at the next stream until compiled again. One idle stream over a stand-in
 // response, never written to, keeps the class. Exported so that it outlives the module's
 // evaluation (a constant no function refers to is let go); index.ts does not re-export it.
-export const idleStream = new SSEStream({ headers: {} } as IncomingMessage, { once: () => undefined } as unknown as ServerResponse);
+export const idleStream = new SSEStream(
+  { headers: {} } as IncomingMessage,
+  { once: () => undefined } as unknown as ServerResponse,
+);
 
 function readLastEventId(req: IncomingMessage): string | undefined {
   const header = req.headers['last-event-id'];
