@@ -83,10 +83,11 @@ export function parseNDJSON<T = unknown>(
 
 /**
  * {@link parseNDJSON} handing out the values of each source chunk as one array (never empty)
- * rather than one value per `for await` step; a chunk larger than 64 KiB is taken 64 KiB at a time
- * (cut after a line end where there is one), so a batch holds at most that much input. Same options, same errors, same order; for bulk
- * ingestion, where one async step per value would cost more than splitting and decoding the line
- * (see BENCHMARKS.md). A batch is yours to keep: the iterator never reuses it.
+ * rather than one value per `for await` step; a chunk larger than 64 KiB is taken 64 KiB at a
+ * time (cut after a line end where there is one), so a batch holds at most that much input. Same
+ * options, same errors, same order; for bulk ingestion, where one async step per value would
+ * cost more than splitting and decoding the line (see BENCHMARKS.md). A batch is yours to keep:
+ * the iterator never reuses it.
  *
  * @example
  * for await (const rows of parseNDJSONBatches<Row>(req)) await db.insertMany(rows);
