@@ -243,17 +243,15 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
   }
 
   /** LineSink: a line is kept until the chunk is split. */
-  line(text: string, lineNumber: number): boolean {
+  line(text: string, lineNumber: number): void {
     this.texts.push(text);
     this.numbers.push(lineNumber);
-    return true;
   }
 
   /** LineSink: a line that is not UTF-8, kept in order with a negative line number. */
-  invalidUtf8(text: string, lineNumber: number): boolean {
+  invalidUtf8(text: string, lineNumber: number): void {
     this.texts.push(text);
     this.numbers.push(-lineNumber);
-    return true;
   }
 
   /** One line's value is queued; `false` once the iteration is to stop there. */

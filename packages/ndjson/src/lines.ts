@@ -8,11 +8,11 @@ const LONG_LINE = 1024;
 /** Views of an unfinished line merged into one buffer at a time, when they are small. */
 const MERGE_PARTS = 256;
 
-/** Receives each non-empty line; returns `false` to stop splitting. */
+/** Receives each non-empty line, in order. */
 export interface LineSink {
-  line(text: string, lineNumber: number): boolean;
+  line(text: string, lineNumber: number): void;
   /** A line whose bytes are not UTF-8; `text` has U+FFFD in place of the bad bytes. */
-  invalidUtf8(text: string, lineNumber: number): boolean;
+  invalidUtf8(text: string, lineNumber: number): void;
 }
 
 /**
@@ -29,12 +29,12 @@ export class LineSplitter {
 
   constructor(private readonly maxLineBytes: number) {}
 
-  /** Feeds one chunk; returns `false` if the sink stopped. Throws {@link NDJSONLineTooLongError}. */
-  push(chunk: Buffer, sink: LineSink): boolean {
+  /** Feeds one chunk. Throws {@link NDJSONLineTooLongError}. */
+  push(chunk: Buffer, sink: LineSink): void {
     const first = chunk.indexOf(LF);
     if (first === -1) {
       this.hold(chunk);
-      return true;
+      return;
     }
     // The line that started in earlier chunks (or at the start of this one) ends at `first`.
     let head = chunk.subarray(0, first);
@@ -47,23 +47,22 @@ export class LineSplitter {
       this.pending = 0;
     }
     this.lineNumber++;
-    if (!this.bytesLine(head, this.lineNumber === 1 ? bomLength(head) : 0, head.length, sink)) return false;
+    this.bytesLine(head, this.lineNumber === 1 ? bomLength(head) : 0, head.length, sink);
 
     const last = chunk.lastIndexOf(LF);
-    const ok = last === first || this.run(chunk, first + 1, last, sink);
-    if (ok && last + 1 < chunk.length) this.hold(chunk.subarray(last + 1));
-    return ok;
+    if (last !== first) this.run(chunk, first + 1, last, sink);
+    if (last + 1 < chunk.length) this.hold(chunk.subarray(last + 1));
   }
 
   /** Ends the input: a last line without `\n` is still a line. */
-  end(sink: LineSink): boolean {
-    if (this.pending === 0) return true;
+  end(sink: LineSink): void {
+    if (this.pending === 0) return;
     const line = Buffer.concat(this.parts, this.pending);
     this.parts = [];
     this.merged = 0;
     this.pending = 0;
     this.lineNumber++;
-    return this.bytesLine(line, this.lineNumber === 1 ? bomLength(line) : 0, line.length, sink);
+    this.bytesLine(line, this.lineNumber === 1 ? bomLength(line) : 0, line.length, sink);
   }
 
   private hold(bytes: Buffer): void {
@@ -96,7 +95,7 @@ export class LineSplitter {
    * Latin-1-only lines (é, ë) stay two-byte slices: producing one-byte strings per line (utf8Slice,
    * or ucs2Slice of the transcoded bytes) cost more than JSON.parse gained, as measured.
    */
-  private run(chunk: Buffer, from: number, to: number, sink: LineSink): boolean {
+  private run(chunk: Buffer, from: number, to: number, sink: LineSink): void {
     const bytes = chunk.subarray(from, to + 1);
     const text = chunk.toString('latin1', from, to + 1);
     const ascii = isAscii(bytes);
@@ -111,15 +110,13 @@ export class LineSplitter {
       const end = nl > start && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
       if (end - start > this.maxLineBytes) throw this.tooLong(this.lineNumber);
       if (end > start) {
-        let ok: boolean;
         if (utf16 !== undefined && nl16 - start16 !== nl - start) {
-          ok = sink.line(utf16.slice(start16, nl16 - (nl - end)), this.lineNumber);
+          sink.line(utf16.slice(start16, nl16 - (nl - end)), this.lineNumber);
         } else if (invalid && !isAscii(bytes.subarray(start, end))) {
-          ok = this.bytesLine(chunk, from + start, from + nl, sink);
+          this.bytesLine(chunk, from + start, from + nl, sink);
         } else {
-          ok = sink.line(text.slice(start, end), this.lineNumber);
+          sink.line(text.slice(start, end), this.lineNumber);
         }
-        if (!ok) return false;
       }
       start = nl + 1;
       nl = text.indexOf('\n', start);
@@ -128,23 +125,23 @@ export class LineSplitter {
         nl16 = utf16.indexOf('\n', start16);
       }
     }
-    return true;
   }
 
   /** One line in bytes[begin, end), decoded on its own. */
-  private bytesLine(bytes: Buffer, begin: number, end: number, sink: LineSink): boolean {
+  private bytesLine(bytes: Buffer, begin: number, end: number, sink: LineSink): void {
     if (end > begin && bytes[end - 1] === CR) end--;
     if (end - begin > this.maxLineBytes) throw this.tooLong(this.lineNumber);
-    if (end <= begin) return true;
+    if (end <= begin) return;
     // Latin-1 decodes several times faster than UTF-8 and the same for ASCII: worth a check on long
     // lines. (Views are made only when needed: creating one costs about as much as decoding a short line.)
     if (end - begin >= LONG_LINE && isAscii(bytes.subarray(begin, end))) {
-      return sink.line(bytes.toString('latin1', begin, end), this.lineNumber);
+      sink.line(bytes.toString('latin1', begin, end), this.lineNumber);
+      return;
     }
     const text = bytes.toString('utf8', begin, end);
     // U+FFFD is what the decoder puts in place of bad bytes; only then are the bytes checked.
-    if (text.indexOf('\uFFFD') !== -1 && !isUtf8(bytes.subarray(begin, end))) return sink.invalidUtf8(text, this.lineNumber);
-    return sink.line(text, this.lineNumber);
+    if (text.indexOf('\uFFFD') !== -1 && !isUtf8(bytes.subarray(begin, end))) sink.invalidUtf8(text, this.lineNumber);
+    else sink.line(text, this.lineNumber);
   }
 
   private tooLong(lineNumber: number): NDJSONLineTooLongError {

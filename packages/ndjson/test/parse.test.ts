@@ -448,12 +448,22 @@ describe('parseNDJSON()', () => {
       await expect(batchesOf(source, { maxLineBytes: 150_000 })).rejects.toMatchObject({ code: 'NDJSON_LINE_TOO_LONG', lineNumber: 2 });
     });
 
-    it('parses no further ahead than 64 KiB of a large chunk', async () => {
+    it('parses no further ahead than 64 KiB of a large chunk, and breaking out releases the source', async () => {
       const line = JSON.stringify({ id: 123456, name: 'row' }); // 26 bytes
       let validated = 0;
+      let released = false;
       const validate = (value: unknown) => (validated++, value);
-      for await (const _ of parseNDJSON(`${line}\n`.repeat(100_000), { validate })) break;
+      const source = (async function* () {
+        try {
+          yield `${line}\n`.repeat(100_000);
+          yield `${line}\n`;
+        } finally {
+          released = true;
+        }
+      })();
+      for await (const _ of parseNDJSON(source, { validate })) break;
       expect(validated).toBeLessThanOrEqual(Math.ceil(65536 / (line.length + 1)));
+      expect(released).toBe(true);
     });
 
     it('never reuses a batch it handed out', async () => {
