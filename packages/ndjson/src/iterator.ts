@@ -254,6 +254,15 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
     this.numbers.push(-lineNumber);
   }
 
+  /** LineSink: the lines after `lineNumber` are taken back (their run is walked again). */
+  retract(lineNumber: number): void {
+    const { texts, numbers } = this;
+    while (numbers.length > 0 && Math.abs(numbers[numbers.length - 1]!) > lineNumber) {
+      texts.pop();
+      numbers.pop();
+    }
+  }
+
   /** One line's value is queued; `false` once the iteration is to stop there. */
   private value(text: string, lineNumber: number): boolean {
     let value: unknown;

@@ -13,6 +13,8 @@ export interface LineSink {
   line(text: string, lineNumber: number): void;
   /** A line whose bytes are not UTF-8; `text` has U+FFFD in place of the bad bytes. */
   invalidUtf8(text: string, lineNumber: number): void;
+  /** Drops the lines numbered after `lineNumber` that were handed over (a run is walked again). */
+  retract(lineNumber: number): void;
 }
 
 /**
@@ -88,19 +90,65 @@ export class LineSplitter {
    * Complete lines in chunk[from, to], where chunk[to] is `\n`: decoded with one native call and
    * split as a string, far cheaper than one call per line. The run is decoded as Latin-1 (a byte
    * per character, so positions are byte offsets); when it holds other valid UTF-8 it is also
-   * converted to UTF-16 once, and walked in step: a line as long in both is ASCII and is taken from
-   * the Latin-1 text (one-byte strings parse faster), any other from the UTF-16 text. A run with
-   * invalid bytes is checked line by line instead (a Latin-1 character >= 0x80 takes two bytes in
-   * UTF-8), and only the lines that give themselves away are decoded again from their bytes.
-   * Latin-1-only lines (é, ë) stay two-byte slices: producing one-byte strings per line (utf8Slice,
-   * or ucs2Slice of the transcoded bytes) cost more than JSON.parse gained, as measured.
+   * converted to UTF-16 once (see {@link mixedRun}). A run with invalid bytes is checked line by
+   * line instead (a Latin-1 character >= 0x80 takes two bytes in UTF-8), and only the lines that
+   * give themselves away are decoded again from their bytes.
    */
   private run(chunk: Buffer, from: number, to: number, sink: LineSink): void {
     const bytes = chunk.subarray(from, to + 1);
     const text = chunk.toString('latin1', from, to + 1);
-    const ascii = isAscii(bytes);
-    const utf16 = ascii ? undefined : toUtf16(bytes);
-    const invalid = !ascii && utf16 === undefined;
+    if (isAscii(bytes)) return this.walk(text, bytes, undefined, false, sink);
+    const utf16 = toUtf16(bytes);
+    if (utf16 !== undefined) {
+      const before = this.lineNumber;
+      if (this.mixedRun(text, utf16, sink)) return;
+      sink.retract(before);
+      this.lineNumber = before;
+    }
+    this.walk(text, bytes, utf16, utf16 === undefined, sink);
+  }
+
+  /**
+   * A valid multi-byte run, walked in its Latin-1 and UTF-16 texts at once. A line whose `\n` is as
+   * far into both is ASCII and is taken from the Latin-1 text (one-byte strings parse faster), any
+   * other from the UTF-16 text. Most lines are ASCII, so the UTF-16 `\n` is looked for first where
+   * an ASCII line would put it, one charCodeAt instead of a search (splitting measured 15% faster).
+   * That guess can hit a later line's `\n` (a multi-byte line before a blank one), which uses up
+   * one `\n` too many; as both texts hold the same number, the UTF-16 text then runs out of them
+   * before the last line. `false` in that case, and for a line over the limit (the lines before it
+   * might be wrong), and the caller walks the run again the careful way.
+   */
+  private mixedRun(text: string, utf16: string, sink: LineSink): boolean {
+    let start = 0;
+    let start16 = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      let nl16 = start16 + (nl - start);
+      // Bounds first: a read past the end would make V8 stop inlining charCodeAt here.
+      if (nl16 >= utf16.length || utf16.charCodeAt(nl16) !== LF) {
+        nl16 = utf16.indexOf('\n', start16);
+        if (nl16 === -1) return false;
+      }
+      this.lineNumber++;
+      const end = nl > start && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+      if (end - start > this.maxLineBytes) return false;
+      if (end > start) {
+        if (nl16 - start16 === nl - start) sink.line(text.slice(start, end), this.lineNumber);
+        else sink.line(utf16.slice(start16, nl16 - (nl - end)), this.lineNumber);
+      }
+      start = nl + 1;
+      start16 = nl16 + 1;
+    }
+    return true;
+  }
+
+  /**
+   * The careful walk: every `\n` of the UTF-16 text (when there is one) is searched for. Without
+   * it, ASCII lines are taken from the Latin-1 text and, in an `invalid` run (not UTF-8), the others
+   * are decoded again from their bytes. Latin-1-only lines (é, ë) stay two-byte slices: producing
+   * one-byte strings per line (utf8Slice, or ucs2Slice of the transcoded bytes) cost more than
+   * JSON.parse gained, as measured.
+   */
+  private walk(text: string, bytes: Buffer, utf16: string | undefined, invalid: boolean, sink: LineSink): void {
     let start = 0;
     let nl = text.indexOf('\n');
     let start16 = 0;
@@ -113,7 +161,7 @@ export class LineSplitter {
         if (utf16 !== undefined && nl16 - start16 !== nl - start) {
           sink.line(utf16.slice(start16, nl16 - (nl - end)), this.lineNumber);
         } else if (invalid && !isAscii(bytes.subarray(start, end))) {
-          this.bytesLine(chunk, from + start, from + nl, sink);
+          this.bytesLine(bytes, start, nl, sink);
         } else {
           sink.line(text.slice(start, end), this.lineNumber);
         }
@@ -164,7 +212,7 @@ function bomLength(line: Buffer): number {
  * bytes, or on a Node built without ICU.
  */
 function toUtf16(bytes: Buffer): string | undefined {
-  if (!isUtf8(bytes)) return undefined;
+  // transcode throws on bytes that are not UTF-8 (it never puts U+FFFD in), so no check comes first.
   try {
     return transcode(bytes, 'utf8', 'utf16le').toString('utf16le');
   } catch {

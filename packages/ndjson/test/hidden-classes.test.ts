@@ -7,7 +7,7 @@ import { droppedForWeakObjects, traceFixture } from '../../../test/support/v8-tr
 describe('optimized decoder code across full GCs between parses', () => {
   const { trace, stderr } = traceFixture(join(__dirname, 'fixtures', 'parse-between-gcs.ts'));
   // The decoder's hot methods; none is a name Node's own stream or buffer code uses.
-  const ours = /\b(run|line|bytesLine|hold|serial|nextBatch|pullBatch|pull|fill|refill|parseLines)\b/;
+  const ours = /\b(run|mixedRun|walk|line|bytesLine|hold|serial|nextBatch|pullBatch|pull|fill|refill|parseLines)\b/;
 
   it('runs the fixture to the end', () => {
     expect(stderr).not.toMatch(/Error/);
@@ -16,7 +16,7 @@ describe('optimized decoder code across full GCs between parses', () => {
   });
 
   it('optimizes the line splitter (otherwise the next test proves nothing)', () => {
-    expect(trace).toMatch(/(completed optimizing|completed compiling)[^\n]*<JSFunction run /);
+    expect(trace).toMatch(/(completed optimizing|completed compiling)[^\n]*<JSFunction mixedRun /);
   });
 
   it('keeps it: no decoder method is thrown away because the last parse\'s objects died', () => {

@@ -134,6 +134,43 @@ describe('parseNDJSON()', () => {
         { numRuns: 300 },
       );
     });
+
+    it('round-trips any Unicode with blank and CRLF line ends in between, whole and cut (property)', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(fc.jsonValue({ stringUnit: 'grapheme', maxDepth: 2 }), fc.constantFrom('\n', '\r\n', '\n\n', '\n\r\n')), {
+            maxLength: 20,
+          }),
+          fc.array(fc.nat(), { maxLength: 6 }),
+          async (rows, cuts) => {
+            const bytes = Buffer.from(rows.map(([v, end]) => JSON.stringify(v) + end).join(''));
+            const at = [...new Set(cuts.map((c) => (bytes.length ? c % bytes.length : 0)))].sort((a, b) => a - b);
+            const expected = JSON.parse(JSON.stringify(rows.map(([v]) => v))) as unknown[];
+            expect(await collect(bytes)).toEqual(expected);
+            expect(await collect(cut(bytes, at))).toEqual(expected);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+
+    it('a multi-byte line before a blank one decodes right, also with a long line after it', async () => {
+      // One chunk: after its first line the rest is decoded as one run. "é" makes line 2 one UTF-16
+      // unit shorter than its bytes, so where an ASCII line 2 would end in UTF-16 is the blank
+      // line's "\n"; taken for line 2's own, it would give "Ã©" and shift every line after it.
+      const head = '{"x":0}\n{"a":"é"}\n\n';
+      expect(await collect(Buffer.from(`${head}{"b":1}\n{"b":1}\n{"b":2}\n`))).toEqual([{ x: 0 }, { a: 'é' }, { b: 1 }, { b: 1 }, { b: 2 }]);
+      expect(await collect(Buffer.from(`${head}"李"\n\n\n[3]\n`))).toEqual([{ x: 0 }, { a: 'é' }, '李', [3]]);
+      const values: unknown[] = [];
+      const error = await failure(
+        (async () => {
+          for await (const value of parseNDJSON(Buffer.from(`${head}"${'y'.repeat(40)}"\n[4]\n`), { maxLineBytes: 20 })) values.push(value);
+        })(),
+      );
+      expect(values).toEqual([{ x: 0 }, { a: 'é' }]);
+      expect(error).toBeInstanceOf(NDJSONLineTooLongError);
+      expect((error as NDJSONLineTooLongError).lineNumber).toBe(4);
+    });
   });
 
   describe('maxLineBytes', () => {
