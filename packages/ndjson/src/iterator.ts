@@ -60,9 +60,15 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
   }
 
   next(): Promise<IteratorResult<T, undefined>> {
-    // Fast path: a value decoded from the current chunk, with nothing else in flight.
-    if (this.busy === 0 && this.at < this.queue.length && !(this.queue[this.at] instanceof Deferred)) {
-      return Promise.resolve({ value: this.queue[this.at++] as T, done: false });
+    // Fast path: a value decoded from the current chunk, with nothing else in flight. Without async
+    // hooks the queue holds no Deferred, and skipping instanceof measured 1-4% of parseNDJSON.
+    const { queue, at } = this;
+    if (this.busy === 0 && at < queue.length) {
+      const item = queue[at];
+      if (this.deferred === 0 || !(item instanceof Deferred)) {
+        this.at = at + 1;
+        return Promise.resolve({ value: item as T, done: false });
+      }
     }
     return this.serial(() => this.pull());
   }
