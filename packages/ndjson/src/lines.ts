@@ -90,8 +90,8 @@ export class LineSplitter {
    * Complete lines in chunk[from, to], where chunk[to] is `\n`: decoded with one native call and
    * split as a string, far cheaper than one call per line. The run is decoded as Latin-1 (a byte
    * per character, so positions are byte offsets); when it holds other valid UTF-8 it is also
-   * converted to UTF-16 once (see {@link mixedRun}). A run with invalid bytes is checked line by
-   * line instead (a Latin-1 character >= 0x80 takes two bytes in UTF-8), and only the lines that
+   * converted to UTF-16 bytes once (see {@link mixedRun}). A run with invalid bytes is checked line
+   * by line instead (a Latin-1 character >= 0x80 takes two bytes in UTF-8), and only the lines that
    * give themselves away are decoded again from their bytes.
    */
   private run(chunk: Buffer, from: number, to: number, sink: LineSink): void {
@@ -105,27 +105,30 @@ export class LineSplitter {
       sink.retract(before);
       this.lineNumber = before;
     }
-    this.walk(text, bytes, utf16, utf16 === undefined, sink);
+    this.walk(text, bytes, utf16?.toString('utf16le'), utf16 === undefined, sink);
   }
 
   /**
-   * A valid multi-byte run, walked in its Latin-1 and UTF-16 texts at once. A line whose `\n` is as
-   * far into both is ASCII and is taken from the Latin-1 text (one-byte strings parse faster), any
-   * other from the UTF-16 text. Most lines are ASCII, so the UTF-16 `\n` is looked for first where
-   * an ASCII line would put it, one charCodeAt instead of a search (splitting measured 15% faster).
-   * That guess can hit a later line's `\n` (a multi-byte line before a blank one), which uses up
-   * one `\n` too many; as both texts hold the same number, the UTF-16 text then runs out of them
-   * before the last line. `false` in that case, and for a line over the limit (the lines before it
-   * might be wrong), and the caller walks the run again the careful way.
+   * A valid multi-byte run, walked in its Latin-1 text and its UTF-16 bytes at once. A line whose
+   * `\n` is as far into both is ASCII and is taken from the Latin-1 text; only the others are made
+   * into strings from the UTF-16 bytes (V8 makes a one-byte string when every character is Latin-1,
+   * and one-byte strings parse faster). Turning the whole run into a UTF-16 string instead cost a
+   * copy and twice the run's size in young-generation garbage: this measured 3-4% faster on mixed rows.
+   * Most lines are ASCII, so the UTF-16 `\n` is looked for first where an ASCII line would put it,
+   * one read instead of a search. That guess can hit a later line's `\n` (a multi-byte line before a
+   * blank one), which uses up one `\n` too many; as both hold the same number, the UTF-16 bytes then
+   * run out of them before the last line. `false` in that case, and for a line over the limit (the
+   * lines before it might be wrong), and the caller walks the run again the careful way.
    */
-  private mixedRun(text: string, utf16: string, sink: LineSink): boolean {
+  private mixedRun(text: string, utf16: Buffer, sink: LineSink): boolean {
+    const units = utf16.length >> 1;
     let start = 0;
     let start16 = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
       let nl16 = start16 + (nl - start);
-      // Bounds first: a read past the end would make V8 stop inlining charCodeAt here.
-      if (nl16 >= utf16.length || utf16.charCodeAt(nl16) !== LF) {
-        nl16 = utf16.indexOf('\n', start16);
+      // Bounds first: a read past the end would make V8 deoptimize here.
+      if (nl16 >= units || utf16[2 * nl16] !== LF || utf16[2 * nl16 + 1] !== 0) {
+        nl16 = indexOfLF16(utf16, start16);
         if (nl16 === -1) return false;
       }
       this.lineNumber++;
@@ -133,7 +136,7 @@ export class LineSplitter {
       if (end - start > this.maxLineBytes) return false;
       if (end > start) {
         if (nl16 - start16 === nl - start) sink.line(text.slice(start, end), this.lineNumber);
-        else sink.line(utf16.slice(start16, nl16 - (nl - end)), this.lineNumber);
+        else sink.line(utf16.toString('utf16le', 2 * start16, 2 * (nl16 - (nl - end))), this.lineNumber);
       }
       start = nl + 1;
       start16 = nl16 + 1;
@@ -144,9 +147,8 @@ export class LineSplitter {
   /**
    * The careful walk: every `\n` of the UTF-16 text (when there is one) is searched for. Without
    * it, ASCII lines are taken from the Latin-1 text and, in an `invalid` run (not UTF-8), the others
-   * are decoded again from their bytes. Latin-1-only lines (é, ë) stay two-byte slices: producing
-   * one-byte strings per line (utf8Slice, or ucs2Slice of the transcoded bytes) cost more than
-   * JSON.parse gained, as measured.
+   * are decoded again from their bytes. Only the runs {@link mixedRun} gives up on, all-ASCII runs
+   * and invalid ones come here, so the UTF-16 text is made whole and sliced.
    */
   private walk(text: string, bytes: Buffer, utf16: string | undefined, invalid: boolean, sink: LineSink): void {
     let start = 0;
@@ -206,18 +208,29 @@ function bomLength(line: Buffer): number {
 }
 
 /**
- * Valid UTF-8 as UTF-16 text in one native pass (simdutf in Node 20+): on mostly-ASCII text with
+ * Valid UTF-8 as UTF-16LE bytes in one native pass (simdutf in Node 20+): on mostly-ASCII text with
  * some multi-byte characters about 1.7x the speed of V8's UTF-8 decoder (whose fast path ends at
  * the first non-ASCII byte), and far cheaper than decoding line by line. `undefined` for invalid
  * bytes, or on a Node built without ICU.
  */
-function toUtf16(bytes: Buffer): string | undefined {
+function toUtf16(bytes: Buffer): Buffer | undefined {
   // transcode throws on bytes that are not UTF-8 (it never puts U+FFFD in), so no check comes first.
   try {
-    return transcode(bytes, 'utf8', 'utf16le').toString('utf16le');
+    return transcode(bytes, 'utf8', 'utf16le');
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The first U+000A at or after code unit `from` in UTF-16LE bytes, or -1. The byte search is
+ * memchr; a 0x0A that is half of another character (U+0A05, U+010A) is passed over.
+ */
+function indexOfLF16(utf16: Buffer, from: number): number {
+  for (let at = utf16.indexOf(LF, 2 * from); at !== -1; at = utf16.indexOf(LF, at + 1)) {
+    if ((at & 1) === 0 && utf16[at + 1] === 0) return at >> 1;
+  }
+  return -1;
 }
 
 // A Buffer made in C++ (as transcode's) has a hidden class of its own, which V8 forgets once no

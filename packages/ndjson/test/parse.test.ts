@@ -171,6 +171,18 @@ describe('parseNDJSON()', () => {
       expect(error).toBeInstanceOf(NDJSONLineTooLongError);
       expect((error as NDJSONLineTooLongError).lineNumber).toBe(4);
     });
+
+    it('finds line ends past characters whose UTF-16 holds a 0x0A byte (Ċ is 0A 01, ਅ is 05 0A)', async () => {
+      // In one run after the first line, each multi-byte line's end is searched for in UTF-16LE bytes,
+      // where these characters put a 0x0A byte at an even and at an odd offset; in "ਅĀ" (05 0A 00 01)
+      // the odd one is even followed by a 00, as a "\n" would be (taken for one, a false line end
+      // leaves the UTF-16 one "\n" short, so the run is walked again: slower, not wrong).
+      const lines = ['{"x":0}', '"Ċਅ"', '{"b":1}', '"ਅĊਅ x"', '"ਅĀ"', '"\u0a0a\u0a0a"', '[2]'];
+      const bytes = Buffer.from(lines.join('\n') + '\n');
+      const expected = lines.map((line) => JSON.parse(line) as unknown);
+      expect(await collect(bytes)).toEqual(expected);
+      expect(await collect(cut(bytes, [3]))).toEqual(expected);
+    });
   });
 
   describe('maxLineBytes', () => {
