@@ -42,9 +42,15 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
   private busy = 0;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly splitter: LineSplitter;
-  /** The current chunk's lines, with their numbers (negative: the line is not UTF-8). */
+  /**
+   * The current chunk's lines, with their numbers (negative: the line is not UTF-8), in the first
+   * `lineCount` slots. The arrays are overwritten, never emptied: `length = 0` gives up their storage,
+   * and growing them again for every chunk measured 2-5% of parsing mixed rows. Slots past
+   * `lineCount` hold at most one step's stale lines until they are overwritten or the iteration closes.
+   */
   private readonly texts: string[] = [];
   private readonly numbers: number[] = [];
+  private lineCount = 0;
 
   constructor(
     private readonly chunks: AsyncGenerator<Buffer, void, undefined>,
@@ -96,6 +102,7 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
     this.at = 0;
     this.deferred = 0;
     this.rest = undefined;
+    this.dropLines();
     if (this.ended) return;
     this.ended = true;
     await this.chunks.return();
@@ -201,6 +208,7 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
       thrown = { error };
     }
     this.parseLines();
+    if (this.ended) this.dropLines();
     // A line that failed before the splitter or the source did is the error to report.
     if (thrown !== undefined && this.failure === undefined) this.failure = thrown;
   }
@@ -211,8 +219,8 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
    * (each loop keeps its own code and data hot).
    */
   private parseLines(): void {
-    const { texts, numbers } = this;
-    for (let i = 0; i < texts.length; i++) {
+    const { texts, numbers, lineCount } = this;
+    for (let i = 0; i < lineCount; i++) {
       const lineNumber = numbers[i]!;
       const ok =
         lineNumber > 0
@@ -220,8 +228,14 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
           : this.malformed('NDJSON_INVALID_UTF8', texts[i]!, -lineNumber, undefined);
       if (!ok) break;
     }
-    texts.length = 0;
-    numbers.length = 0;
+    this.lineCount = 0;
+  }
+
+  /** Lets go of the lines kept for reuse, once no more chunks come. */
+  private dropLines(): void {
+    this.texts.length = 0;
+    this.numbers.length = 0;
+    this.lineCount = 0;
   }
 
   private async settle(item: Deferred): Promise<unknown> {
@@ -250,23 +264,22 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
 
   /** LineSink: a line is kept until the chunk is split. */
   line(text: string, lineNumber: number): void {
-    this.texts.push(text);
-    this.numbers.push(lineNumber);
+    const i = this.lineCount++;
+    this.texts[i] = text;
+    this.numbers[i] = lineNumber;
   }
 
   /** LineSink: a line that is not UTF-8, kept in order with a negative line number. */
   invalidUtf8(text: string, lineNumber: number): void {
-    this.texts.push(text);
-    this.numbers.push(-lineNumber);
+    const i = this.lineCount++;
+    this.texts[i] = text;
+    this.numbers[i] = -lineNumber;
   }
 
   /** LineSink: the lines after `lineNumber` are taken back (their run is walked again). */
   retract(lineNumber: number): void {
-    const { texts, numbers } = this;
-    while (numbers.length > 0 && Math.abs(numbers[numbers.length - 1]!) > lineNumber) {
-      texts.pop();
-      numbers.pop();
-    }
+    const { numbers } = this;
+    while (this.lineCount > 0 && Math.abs(numbers[this.lineCount - 1]!) > lineNumber) this.lineCount--;
   }
 
   /** One line's value is queued; `false` once the iteration is to stop there. */
