@@ -283,6 +283,7 @@ report(
   [
     `16 MiB line (parseNDJSON the best of 5 runs, the others one run): ${[describeCapped('parseNDJSON', bigSluice), describeCapped('split2', bigSplit), describeCapped('ndjson', bigNdjson), describeCapped('it-ndjson', bigIt)].join('; ')}. A stopped decoder's MiB/s is its rate until then (it only slows down further).`,
     `One value per for-await step on the ASCII rows: parseNDJSON ${med('parseNDJSON, ASCII rows').toFixed(0)} MiB/s (${(med('parseNDJSON, ASCII rows') / med('JSON.parse only, ASCII rows')).toFixed(2)}× JSON.parse only). parseNDJSONBatches hands out each chunk's values as one array (same parser, same checks), so the per-value async step the ceiling does not pay is gone; the rest is splitting, UTF-8 decoding and the Readable.`,
+    `Slowest measured round ÷ fastest, a mark of the load from other jobs while this ran: ${['parseNDJSONBatches', 'JSON.parse only', 'parseNDJSON', 'split2+JSON.parse'].map((name) => `${name} ${(Math.min(...rates[name]!) / Math.max(...rates[name]!)).toFixed(2)}`).join(', ')}.`,
     'Times are CPU time of the bench process (`process.cpuUsage()`, all threads incl. GC), as the machine is shared. Rows are ~170-byte user records (as `select(User)` in the seed), ~19% of them with multi-byte UTF-8; each decoder runs alone in a fresh process (a warm-up round, then 3 measured), twice in round-robin, and each MiB/s is the median of its 6 measured rounds; every decoder reads the same Buffers through a Node Readable, with its own consumer loop that only counts values.',
   ],
 );
