@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 
 /** One piece of NDJSON input: bytes (UTF-8) or text. */
 export type NDJSONChunk = Uint8Array | string;
@@ -52,15 +52,70 @@ function iteratorOf(source: Exclude<NDJSONSource, NDJSONChunk>): ChunkIterator {
       },
     };
   }
-  const readable = source as Partial<Pick<Readable, 'pipe' | 'destroy'>>;
-  if (typeof readable.pipe === 'function' && typeof readable.destroy === 'function' && Symbol.asyncIterator in source) {
-    // Node Readable: destroy() ends a pending read and closes the resource; its iterator's
-    // return() would wait for a chunk that may never come.
-    const it = source[Symbol.asyncIterator]();
-    return { next: () => it.next(), return: async () => (readable.destroy!(), { done: true, value: undefined }) };
-  }
+  if (isNodeReadable(source)) return new ReadableChunks(source);
   if (Symbol.asyncIterator in source) return source[Symbol.asyncIterator]();
   return (source as Iterable<NDJSONChunk>)[Symbol.iterator]();
+}
+
+function isNodeReadable(source: object): source is Readable {
+  const readable = source as Partial<Readable>;
+  return typeof readable.read === 'function' && typeof readable.on === 'function' && typeof readable.destroy === 'function' && typeof readable.pipe === 'function';
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * A Node Readable read as Node's own async iterator does (`read()` until null, then wait for
+ * 'readable' or the end), without that iterator's async generator: one promise per chunk instead
+ * of a generator step's several. `return()` destroys the stream, which ends a pending read and
+ * closes the resource (the generator's return() would wait for a chunk that may never come).
+ * Listeners are removed once the stream has ended, failed or been let go.
+ */
+class ReadableChunks implements AsyncIterator<NDJSONChunk> {
+  private wake: (() => void) | undefined;
+  /** undefined while the stream is open; null once it has ended; the error it failed with. */
+  private outcome: unknown = undefined;
+  private readonly unwatch: () => void;
+
+  constructor(private readonly stream: Readable) {
+    stream.on('readable', this.onReadable);
+    // finished() reports a stream destroyed before its end as ERR_STREAM_PREMATURE_CLOSE, as the iterator does.
+    this.unwatch = finished(stream, { writable: false }, (error) => {
+      this.outcome = error ?? null;
+      this.onReadable();
+    });
+  }
+
+  private readonly onReadable = (): void => {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  };
+
+  async next(): Promise<IteratorResult<NDJSONChunk>> {
+    const { stream } = this;
+    for (;;) {
+      const chunk: NDJSONChunk | null = stream.destroyed ? null : stream.read();
+      if (chunk !== null) return { done: false, value: chunk };
+      if (this.outcome !== undefined) {
+        this.release();
+        if (this.outcome === null) return DONE;
+        throw this.outcome;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  async return(): Promise<IteratorResult<NDJSONChunk>> {
+    this.stream.destroy();
+    this.release();
+    return DONE;
+  }
+
+  private release(): void {
+    this.stream.off('readable', this.onReadable);
+    this.unwatch();
+  }
 }
 
 /** Awaits `promise` unless `signal` aborts first, so a silent source cannot outlive its abort. */

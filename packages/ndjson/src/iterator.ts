@@ -47,9 +47,12 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
    * `lineCount` slots. The arrays are overwritten, never emptied: `length = 0` gives up their storage,
    * and growing them again for every chunk measured 2-5% of parsing mixed rows. Slots past
    * `lineCount` hold at most one step's stale lines until they are overwritten or the iteration closes.
+   * They start with one slot filled so that `texts` is born with the elements kind it keeps: from
+   * `[]` it turned from Smi to object elements at the first line, and `line()`, optimized for
+   * the latter, was thrown away at the first line of every parse after the first.
    */
-  private readonly texts: string[] = [];
-  private readonly numbers: number[] = [];
+  private readonly texts: string[] = [''];
+  private readonly numbers: number[] = [0];
   private lineCount = 0;
 
   constructor(

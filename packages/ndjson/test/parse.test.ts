@@ -442,6 +442,65 @@ describe('parseNDJSON()', () => {
       expect(seen).toEqual([1]);
     });
 
+    describe('a Node Readable', () => {
+      // Listeners a stream has of its own (none here) and those a reader adds; all must go again.
+      const watched = ['readable', 'end', 'error', 'close', 'finish'] as const;
+      const listeners = (stream: Readable) => watched.reduce((sum, event) => sum + stream.listenerCount(event), 0);
+
+      it('waits for chunks that come later, and leaves no listener once it has ended', async () => {
+        const stream = new Readable({ read() {} });
+        const values = collect(stream);
+        for (const part of ['{"a":', '1}\n2', '\n', '3']) {
+          await new Promise((r) => setTimeout(r, 5));
+          stream.push(part);
+        }
+        stream.push(null);
+        expect(await values).toEqual([{ a: 1 }, 2, 3]);
+        expect(listeners(stream)).toBe(0);
+      });
+
+      it('a stream error comes after the values before it; the listeners are gone', async () => {
+        const stream = new Readable({ read() {} });
+        stream.push('1\n2\n3');
+        const seen: unknown[] = [];
+        const done = (async () => {
+          for await (const value of parseNDJSON(stream)) {
+            seen.push(value);
+            if (value === 2) setImmediate(() => stream.destroy(new Error('disk gone')));
+          }
+        })();
+        await expect(done).rejects.toThrow('disk gone');
+        expect(seen).toEqual([1, 2]);
+        expect(listeners(stream)).toBe(0);
+      });
+
+      it('a stream destroyed before its end is a premature close, never a quiet end of input', async () => {
+        const stream = new Readable({ read() {} });
+        stream.push('1\n2');
+        setImmediate(() => stream.destroy());
+        const error = await failure(collect(stream));
+        expect(error).toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+      });
+
+      it('breaking out destroys the stream and removes the listeners', async () => {
+        const stream = new Readable({ read() {} });
+        stream.push('1\n2\n');
+        for await (const value of parseNDJSON(stream)) if (value === 1) break;
+        expect(stream.destroyed).toBe(true);
+        expect(listeners(stream)).toBe(0);
+      });
+
+      it('reads text from a stream with an encoding set, and bytes from an object-mode stream', async () => {
+        const text = '{"name":"Zoë 李雷 😀"}\n{"n":2}\n';
+        const bytes = Buffer.from(text);
+        const decoded = Readable.from(cut(bytes, [10, 11, 12, 20]), { objectMode: false });
+        decoded.setEncoding('utf8');
+        expect(await collect(decoded)).toEqual([{ name: 'Zoë 李雷 😀' }, { n: 2 }]);
+        const views = cut(bytes, [3, 25]).map((part) => new Uint8Array(part));
+        expect(await collect(Readable.from(views))).toEqual([{ name: 'Zoë 李雷 😀' }, { n: 2 }]);
+      });
+    });
+
     it('serialises next() calls made without awaiting', async () => {
       const it = parseNDJSON(['1\n2\n', 'x\n3\n'], { onMalformed: 'skip' });
       const results = await Promise.all([it.next(), it.next(), it.next(), it.next()]);
