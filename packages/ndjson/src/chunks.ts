@@ -1,4 +1,4 @@
-import { finished, type Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 
 /** One piece of NDJSON input: bytes (UTF-8) or text. */
 export type NDJSONChunk = Uint8Array | string;
@@ -117,6 +117,11 @@ class ReadableChunks implements AsyncIterator<NDJSONChunk> {
     this.unwatch();
   }
 }
+
+// Kept for its hidden class, as the idle instances in iterator.ts are: once every reader had died in
+// a full GC, V8 forgot the class and the feedback naming it, and byteChunks (into which next() is
+// inlined) was thrown away at the end of the next parse and compiled again. Its stream never ends.
+export const idleReader = new ReadableChunks(new Readable({ read() {} }));
 
 /** Awaits `promise` unless `signal` aborts first, so a silent source cannot outlive its abort. */
 function raceAbort<T>(promise: Promise<T> | T, signal: AbortSignal): Promise<T> {

@@ -1,3 +1,4 @@
+import { objectArray } from './arrays.js';
 import { byteChunks } from './chunks.js';
 import { NDJSONParseError, type NDJSONParseErrorCode } from './errors.js';
 import { LineSplitter, type LineSink } from './lines.js';
@@ -31,7 +32,7 @@ const isThenable = (x: unknown): x is PromiseLike<unknown> =>
  * before them.
  */
 export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
-  private queue: unknown[] = [];
+  private queue: unknown[] = objectArray();
   /** Deferred entries in `queue`: a batch without any is handed out as it is. */
   private deferred = 0;
   private at = 0;
@@ -47,12 +48,9 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
    * `lineCount` slots. The arrays are overwritten, never emptied: `length = 0` gives up their storage,
    * and growing them again for every chunk measured 2-5% of parsing mixed rows. Slots past
    * `lineCount` hold at most one step's stale lines until they are overwritten or the iteration closes.
-   * They start with one slot filled so that `texts` is born with the elements kind it keeps: from
-   * `[]` it turned from Smi to object elements at the first line, and `line()`, optimized for
-   * the latter, was thrown away at the first line of every parse after the first.
    */
-  private readonly texts: string[] = [''];
-  private readonly numbers: number[] = [0];
+  private readonly texts: string[] = objectArray();
+  private readonly numbers: number[] = [];
   private lineCount = 0;
 
   constructor(
@@ -101,7 +99,7 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
   }
 
   private async close(): Promise<void> {
-    this.queue = [];
+    this.queue = objectArray();
     this.at = 0;
     this.deferred = 0;
     this.rest = undefined;
@@ -133,7 +131,7 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
     for (;;) {
       if (this.at < this.queue.length) {
         const items = this.at === 0 ? this.queue : this.queue.slice(this.at);
-        this.queue = [];
+        this.queue = objectArray();
         this.at = 0;
         const settle = this.deferred > 0;
         this.deferred = 0;
@@ -175,7 +173,7 @@ export class NDJSONIterator<T> implements AsyncIterableIterator<T>, LineSink {
     }
     if (this.ended) return false;
     // A new array, not a truncated one: a batch handed out may still be in the consumer's hands.
-    this.queue = [];
+    this.queue = objectArray();
     this.at = 0;
     this.deferred = 0;
     await this.fill();

@@ -1,4 +1,5 @@
 import { isAscii, isUtf8, transcode } from 'node:buffer';
+import { objectArray } from './arrays.js';
 import { NDJSONLineTooLongError } from './errors.js';
 
 const LF = 10;
@@ -23,7 +24,7 @@ export interface LineSink {
  * ends, so a character split across chunks decodes correctly.
  */
 export class LineSplitter {
-  private parts: Buffer[] = [];
+  private parts: Buffer[] = objectArray<Buffer>();
   /** parts[0, merged) are not merged again. */
   private merged = 0;
   private pending = 0;
@@ -44,7 +45,7 @@ export class LineSplitter {
       if (this.pending + first > this.maxLineBytes + 1) throw this.tooLong(this.lineNumber + 1);
       this.parts.push(head);
       head = Buffer.concat(this.parts, this.pending + first);
-      this.parts = [];
+      this.parts = objectArray<Buffer>();
       this.merged = 0;
       this.pending = 0;
     }
@@ -60,7 +61,7 @@ export class LineSplitter {
   end(sink: LineSink): void {
     if (this.pending === 0) return;
     const line = Buffer.concat(this.parts, this.pending);
-    this.parts = [];
+    this.parts = objectArray<Buffer>();
     this.merged = 0;
     this.pending = 0;
     this.lineNumber++;
@@ -195,7 +196,7 @@ export class LineSplitter {
   }
 
   private tooLong(lineNumber: number): NDJSONLineTooLongError {
-    this.parts = [];
+    this.parts = objectArray<Buffer>();
     this.merged = 0;
     this.pending = 0;
     return new NDJSONLineTooLongError(lineNumber, this.maxLineBytes);
