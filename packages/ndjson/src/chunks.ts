@@ -62,8 +62,6 @@ function isNodeReadable(source: object): source is Readable {
   return typeof readable.read === 'function' && typeof readable.on === 'function' && typeof readable.destroy === 'function' && typeof readable.pipe === 'function';
 }
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-
 /**
  * A Node Readable read as Node's own async iterator does (`read()` until null, then wait for
  * 'readable' or the end), without that iterator's async generator: one promise per chunk instead
@@ -99,7 +97,7 @@ class ReadableChunks implements AsyncIterator<NDJSONChunk> {
       if (chunk !== null) return { done: false, value: chunk };
       if (this.outcome !== undefined) {
         this.release();
-        if (this.outcome === null) return DONE;
+        if (this.outcome === null) return { done: true, value: undefined };
         throw this.outcome;
       }
       await new Promise<void>((resolve) => (this.wake = resolve));
@@ -109,7 +107,7 @@ class ReadableChunks implements AsyncIterator<NDJSONChunk> {
   async return(): Promise<IteratorResult<NDJSONChunk>> {
     this.stream.destroy();
     this.release();
-    return DONE;
+    return { done: true, value: undefined };
   }
 
   private release(): void {

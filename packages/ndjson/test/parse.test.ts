@@ -480,6 +480,7 @@ describe('parseNDJSON()', () => {
         setImmediate(() => stream.destroy());
         const error = await failure(collect(stream));
         expect(error).toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+        expect(listeners(stream)).toBe(0);
       });
 
       it('breaking out destroys the stream and removes the listeners', async () => {
